@@ -76,6 +76,18 @@ def resolve_dataset_dir(name: str, data_root: str | Path | None = None, syntheti
     return ensure_synthetic(name, data_root / SYNTHETIC_DIR, n=n, seed=seed)
 
 
+def locate_dataset(name: str, path: str | Path) -> Path:
+    """A user-given folder: the dataset folder itself, or a data root holding it (real first, then synthetic)."""
+    path = Path(path)
+    for folder in (path, path / DIRNAMES[check_name(name)], path / SYNTHETIC_DIR / DIRNAMES[name]):
+        if (folder / LABEL_FILES[name]).is_file():
+            return folder
+    raise DataError(
+        f"{name}: no {LABEL_FILES[name]} in {path}, {path / DIRNAMES[name]} or {path / SYNTHETIC_DIR / DIRNAMES[name]}. "
+        "See datasets/README.md for the expected layout."
+    )
+
+
 def load_dataset(name: str, data_root: str | Path | None = None, *, synthetic: str = "auto",
                  require_images: bool = True, on_error: str = "raise", **reader_kwargs) -> pd.DataFrame:
     """Read a benchmark into canonical columns (see ``tfagiqa.data.schema``); real when present, else synthetic."""
@@ -83,5 +95,5 @@ def load_dataset(name: str, data_root: str | Path | None = None, *, synthetic: s
     return READERS[name](folder, require_images=require_images, on_error=on_error, **reader_kwargs)
 
 
-__all__ = ["READERS", "DIRNAMES", "default_data_root", "load_dataset", "real_dir", "resolve_dataset_dir",
+__all__ = ["READERS", "DIRNAMES", "default_data_root", "load_dataset", "locate_dataset", "real_dir", "resolve_dataset_dir",
            "read_agiqa1k", "read_agiqa3k", "read_aigciqa2023", "read_aigiqa20k"]

@@ -1,0 +1,107 @@
+"""``tfagiqa datasets synth | summary | check``: write stand-ins, count a dataset, validate a dataset folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pandas as pd
+
+from tfagiqa.data import schema
+from tfagiqa.data.subsets import SUBSET_ORDER
+
+DATASETS = ("agiqa1k", "agiqa3k", "aigciqa2023", "aigiqa20k")
+
+
+def register(sub) -> None:
+    """Add the ``datasets`` command and its three subcommands."""
+    parser = sub.add_parser("datasets", help="write synthetic stand-ins, summarise or check a dataset folder")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    synth = actions.add_parser("synth", help="write a deterministic synthetic dataset in a benchmark's own layout")
+    synth.add_argument("--layout", required=True, choices=DATASETS)
+    synth.add_argument("--out", required=True, help="the dataset folder to create (e.g. datasets/synthetic/AGIQA-3K)")
+    synth.add_argument("--n", type=int, default=None, help="approximate number of images (default: a few hundred)")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(run=run_synth)
+
+    for name, func, text in (("summary", run_summary, "print a dataset's counts and label ranges"),
+                             ("check", run_check, "validate a dataset folder: images, labels, names")):
+        p = actions.add_parser(name, help=text)
+        p.add_argument("--dataset", required=True, choices=DATASETS)
+        p.add_argument("--data-root", required=True, help="the dataset folder, or a data root that holds it")
+        if name == "summary":
+            p.add_argument("--labels-only", action="store_true", help="read only the label file (no images needed)")
+            p.add_argument("--json", action="store_true", help="print JSON instead of text")
+        p.set_defaults(run=func)
+
+
+def run_synth(args: argparse.Namespace) -> int:
+    """Write the stand-in and say where, and that it is synthetic."""
+    from tfagiqa.data.synthetic import write_synthetic
+
+    folder = write_synthetic(args.layout, args.out, n=args.n, seed=args.seed)
+    print(f"wrote SYNTHETIC {args.layout} stand-in (seed {args.seed}) to {folder}")
+    return 0
+
+
+def _read(args: argparse.Namespace, require_images: bool, on_error: str) -> pd.DataFrame:
+    from tfagiqa.data import READERS, locate_dataset
+
+    return READERS[args.dataset](locate_dataset(args.dataset, args.data_root),
+                                 require_images=require_images, on_error=on_error)
+
+
+def summarise(df: pd.DataFrame) -> dict:
+    """Counts per generator and paper subset, and label ranges, as plain Python types."""
+    out = {"dataset": df.attrs["dataset"], "data": df.attrs["data"], "folder": df.attrs["root"],
+           "rows": len(df), "groups": int(df[schema.GROUP].nunique()),
+           "per_generator": {k: int(v) for k, v in df[schema.GENERATOR].value_counts().sort_index().items()}}
+    for column, order in SUBSET_ORDER.items():
+        if column in df.columns and df[column].notna().any():
+            counts = df[column].value_counts()
+            out[f"per_{column}"] = {str(k): int(counts.get(k, 0)) for k in order}
+    out["labels"] = {c: {"min": float(df[c].min()), "max": float(df[c].max()), "mean": float(df[c].mean())}
+                     for c in schema.label_columns(df)}
+    out["notes"] = df.attrs.get("notes", [])
+    return out
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    """Print the summary as text or JSON."""
+    summary = summarise(_read(args, require_images=not args.labels_only, on_error="raise"))
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    print(f"{summary['dataset']} ({summary['data'].upper()} data) at {summary['folder']}")
+    print(f"rows {summary['rows']}, groups {summary['groups']}")
+    for key, counts in summary.items():
+        if key.startswith("per_"):
+            print(f"{key[4:]}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    for label, r in summary["labels"].items():
+        print(f"{label}: min {r['min']:.3f}, max {r['max']:.3f}, mean {r['mean']:.3f}")
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Report every bad row and unreadable image; exit 1 when anything is wrong."""
+    from tqdm import tqdm
+
+    from tfagiqa.data.images import check_image
+
+    df = _read(args, require_images=True, on_error="skip")
+    problems = [f"row {s['row']} ({s['name']}): {s['problem']}" for s in df.attrs["skipped"]]
+    for name, path in tqdm(zip(df[schema.NAME], df[schema.IMAGE]), total=len(df), desc="decoding images", unit="img"):
+        error = check_image(path)
+        if error:
+            problems.append(f"{name}: {error}")
+    for note in df.attrs.get("notes", []):
+        print(f"note: {note}")
+    if problems:
+        print(f"{args.dataset} at {df.attrs['root']}: {len(problems)} problem(s)")
+        print("\n".join(f"  {p}" for p in problems))
+        return 1
+    print(f"{args.dataset} ({df.attrs['data']} data) at {df.attrs['root']}: clean, {len(df)} images")
+    return 0
