@@ -1,0 +1,1 @@
+"""Image backbones and how their weights are resolved (never a silent download)."""

@@ -1,0 +1,1 @@
+"""Model builders, one module per paper, that read like the papers' method sections."""

@@ -1,0 +1,1 @@
+"""Prompt handling: in-model tokenisation and StairReward's prompt splitting."""
