@@ -7,10 +7,10 @@ import argparse
 import sys
 
 from tfagiqa import __version__
-from tfagiqa.cli import datasets
+from tfagiqa.cli import convert, datasets
 from tfagiqa.errors import TfagiqaError
 
-COMMANDS = (datasets,)
+COMMANDS = (datasets, convert)
 
 
 def build_parser() -> argparse.ArgumentParser:

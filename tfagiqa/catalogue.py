@@ -1,0 +1,68 @@
+"""The model catalogue: every scorer the package can build, with what it needs and what its scores mean.
+
+A scorer is a Keras model with dict inputs ``{"images": float32 [N, S, S, 3] in [0, 255]}`` (plus
+``"prompt": string [N]`` when ``needs_prompt``) and dict outputs ``{output_name: float32 [N]}``. Each method's
+module registers its entries with :func:`register`; builders never download anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+
+from tfagiqa.errors import TfagiqaError
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """Metadata and builder of one scorer (``build(weights)`` → scoring Keras model; ``weights=None`` = random init)."""
+
+    name: str
+    paper: str
+    needs_prompt: bool
+    outputs: tuple[str, ...]
+    input_size: int
+    score_range: tuple[float, float]
+    label_scale: str
+    build: Callable[[str | None], keras.Model] = field(repr=False, compare=False)
+    higher_is_better: bool = True
+    description: str = ""
+
+    def metadata(self) -> dict:
+        """JSON-ready metadata (everything but the builder)."""
+        return {"name": self.name, "paper": self.paper, "needs_prompt": self.needs_prompt,
+                "outputs": list(self.outputs), "input_size": self.input_size, "score_range": list(self.score_range),
+                "higher_is_better": self.higher_is_better, "label_scale": self.label_scale,
+                "description": self.description}
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    """Add an entry (a name may be registered once)."""
+    if entry.name in _REGISTRY and _REGISTRY[entry.name] is not entry:
+        raise ValueError(f"model {entry.name!r} is already registered")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def list_models() -> list[str]:
+    """Names of every registered scorer."""
+    _load_entries()
+    return sorted(_REGISTRY)
+
+
+def get_entry(name: str) -> ModelEntry:
+    """The entry for ``name``, or an error listing the known names."""
+    _load_entries()
+    if name not in _REGISTRY:
+        raise TfagiqaError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def _load_entries() -> None:
+    """Import the modules that register entries (kept lazy so importing the catalogue stays cheap)."""
+    import tfagiqa.models.dlsr_scorers  # noqa: F401
