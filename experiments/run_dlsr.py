@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -132,7 +133,7 @@ class Run:
         a = self.args
         return dlsr.variant(base, activation=a.activation, optimizer=a.optimizer, loss=a.loss, learning_rate=a.lr)
 
-    def experiment(self, name: str, df, fold_ids, subset: str = "all", save: bool = True) -> None:
+    def experiment(self, name: str, df, fold_ids, subset: str = "all") -> None:
         """Train and test one setting on the requested folds of ``df`` (rows of ``self.data``)."""
         kind, base, target = SETTINGS[name]
         df = protocol.with_target(df, target)
@@ -141,13 +142,13 @@ class Run:
             outcome = protocol.run_fold(df, side_of[fold], kind, self.config(base), self.bank, self.profile,
                                         self.args.seed + fold, desc=f"{name} fold {fold}")
             self.record(name, fold, target, subset, outcome, "+".join(df[schema.DATASET].unique()))
-            if save:
-                self.save(name, fold, outcome.model, target)
+            self.save(name if subset == "all" else f"{name}_{subset}", fold, outcome.model, target)
 
     def save(self, name: str, fold: int, head: keras.Model, target: str) -> None:
+        """Save the head as .keras; export backbone + head as a scoring SavedModel for the main settings."""
         models = self.out / "models"
         models.mkdir(parents=True, exist_ok=True)
-        head.save(models / f"{name}_fold{fold}.keras")
+        head.save(models / f"{re.sub(r'[^A-Za-z0-9_.=-]+', '-', name)}_fold{fold}.keras")
         if name in EXPORTED and not self.args.no_export:
             scorer = scoring_model(self.bank.backbone.model, head, target)
             export_savedmodel(scorer, self.out / "savedmodels" / f"{name}_fold{fold}", {
@@ -161,7 +162,7 @@ class Run:
         """Tables IV and VII: one model per subset, 3 grouped folds inside each subset."""
         for name in ("perception_after", "alignment"):
             for (column, value), part in protocol.subset_frames(self.data).items():
-                self.experiment(name, part, fold_ids, subset=f"{column}={value}", save=False)
+                self.experiment(name, part, fold_ids, subset=f"{column}={value}")
 
     def summary(self) -> None:
         table = results.read_results(self.results_path)
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
                 only3k = run.data[run.data[schema.DATASET] == "agiqa3k"].reset_index(drop=True)
                 if only3k.empty:
                     raise TfagiqaError("StairReward needs AGIQA-3K (its morpheme fields); use --dataset both or agiqa3k")
-                run.experiment("stair_before", only3k, fold_ids, save=False)
+                run.experiment("stair_before", only3k, fold_ids)
                 run.experiment("stair_after", only3k, fold_ids)
             if "subsets" in tasks:
                 run.subsets(fold_ids)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from tfagiqa.data import labels, schema
+from tfagiqa.errors import DataError
 
 DIRNAME = "AGIQA-1K"
 LABEL_FILE = "AIGC_MOS_Zscore.xlsx"
@@ -29,7 +30,7 @@ def object_group(name: str) -> str:
     """
     match = NAME_PATTERN.fullmatch(name)
     if match is None:
-        raise labels.DataError(f"AGIQA-1K image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg")
+        raise DataError(f"AGIQA-1K image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg")
     generator, main, second = match.group(1).lower(), int(match.group(2)), int(match.group(3))
     if generator == "dreamstudio":
         main = main + 1 if main > 5 else main
@@ -46,7 +47,7 @@ def read_agiqa1k(dataset_dir: str | Path, *, require_images: bool = True, on_err
     names = raw["Image"].astype(str).str.strip()
     for row, name in enumerate(names):
         if NAME_PATTERN.fullmatch(name) is None:
-            raise labels.DataError(f"{source}: row {row + 2}: image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg")
+            raise DataError(f"{source}: row {row + 2}: image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg")
     image_dir = labels.find_image_dir(dataset_dir, IMAGE_DIRS, "AGIQA-1K") if require_images else dataset_dir / IMAGE_DIRS[0]
     df = pd.DataFrame({
         schema.IMAGE: [str(image_dir / n) for n in names],

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from tfagiqa.data import labels, schema, subsets
+from tfagiqa.errors import DataError
 
 DIRNAME = "AGIQA-3K"
 LABEL_FILE = "data.csv"
@@ -33,12 +34,12 @@ def read_agiqa3k(dataset_dir: str | Path, *, require_images: bool = True, on_err
     try:
         raw = pd.read_csv(source)
     except Exception as exc:
-        raise labels.DataError(f"cannot read {source}: {exc}") from exc
+        raise DataError(f"cannot read {source}: {exc}") from exc
     labels.require_columns(raw, COLUMNS, source)
     bad_names = ~raw["name"].astype(str).str.fullmatch(r"[A-Za-z0-9.\-]+_[A-Za-z0-9]+_\d+\.\w+")
     if bad_names.any():
         row = int(np.flatnonzero(bad_names)[0])
-        raise labels.DataError(f"{source}: row {row + 2}: name {raw['name'][row]!r} is not model_variant_NNN.jpg")
+        raise DataError(f"{source}: row {row + 2}: name {raw['name'][row]!r} is not model_variant_NNN.jpg")
     parts = raw["name"].map(parse_name)
     image_dir = labels.find_image_dir(dataset_dir, IMAGE_DIRS, "AGIQA-3K") if require_images else dataset_dir / IMAGE_DIRS[0]
     df = pd.DataFrame({

@@ -13,6 +13,7 @@ import pandas as pd
 import scipy.io
 
 from tfagiqa.data import labels, schema, subsets
+from tfagiqa.errors import DataError
 
 DIRNAME = "AIGCIQA2023"
 GENERATORS = ("Controlnet", "DALLE", "Glide", "Lafite", "stable-diffusion", "Unidiffuser")
@@ -35,10 +36,10 @@ def read_mat_column(path: Path, key: str) -> np.ndarray:
     try:
         content = scipy.io.loadmat(path)
     except Exception as exc:
-        raise labels.DataError(f"cannot read MATLAB file {path}: {exc}") from exc
+        raise DataError(f"cannot read MATLAB file {path}: {exc}") from exc
     if key not in content:
         keys = [k for k in content if not k.startswith("__")]
-        raise labels.DataError(f"{path}: no variable {key!r} (it has {keys})")
+        raise DataError(f"{path}: no variable {key!r} (it has {keys})")
     return np.asarray(content[key], dtype=float).reshape(-1)
 
 
@@ -51,7 +52,7 @@ def read_aigciqa2023(dataset_dir: str | Path, *, require_images: bool = True, on
     n = len(mos[schema.QUALITY])
     lengths = {f: len(v) for f, v in zip([*MOS_FILES.values(), *STD_FILES.values()], [*mos.values(), *std.values()])}
     if len(set(lengths.values())) != 1 or n % (len(GENERATORS) * IMAGES_PER_PROMPT):
-        raise labels.DataError(
+        raise DataError(
             f"{data}: the MOS/STD files must all have the same length, a multiple of "
             f"{len(GENERATORS) * IMAGES_PER_PROMPT}; found {lengths}"
         )
@@ -59,7 +60,7 @@ def read_aigciqa2023(dataset_dir: str | Path, *, require_images: bool = True, on
     prompt_file = labels.require_file(dataset_dir / PROMPT_FILE, "AIGCIQA2023", HINT)
     sheet = labels.read_excel(prompt_file, header=None)
     if sheet.shape[1] < 3 or len(sheet) != n_prompts:
-        raise labels.DataError(
+        raise DataError(
             f"{prompt_file}: expected {n_prompts} rows of (category, class, prompt) without a header, "
             f"found {len(sheet)} rows × {sheet.shape[1]} columns"
         )

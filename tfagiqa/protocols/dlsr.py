@@ -28,6 +28,7 @@ from tfagiqa.data import load_dataset, schema, splits
 from tfagiqa.data.cache import FeatureCache
 from tfagiqa.data.rescale import rescale_to
 from tfagiqa.data.subsets import SUBSET_ORDER
+from tfagiqa.layers import LogisticMapping
 from tfagiqa.models import dlsr
 from tfagiqa.text.prompts import morphemes, prompt_vectorizer
 from tfagiqa.training import fit, predict
@@ -190,7 +191,7 @@ class FoldResult:
 
     def alpha(self) -> str:
         """The learned logistic α (space-separated), or "" for heads without the mapping layer."""
-        layers = [l for l in self.model.layers if l.__class__.__name__ == "LogisticMapping"]
+        layers = [layer for layer in self.model.layers if isinstance(layer, LogisticMapping)]
         return " ".join(f"{a:.4f}" for a in keras.ops.convert_to_numpy(layers[0].alpha)) if layers else ""
 
 
