@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfagiqa import results  # noqa: E402
+from tfagiqa import distribute, results  # noqa: E402
 from tfagiqa.data import default_data_root, schema  # noqa: E402
 from tfagiqa.data.cache import FeatureCache  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
@@ -69,6 +69,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache-dir", default=None, help="feature cache (default <data-root>/cache/features)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
+    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
+    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
     return p.parse_args(argv)
 
 
@@ -78,6 +81,8 @@ class Run:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.out = Path(args.out)
+        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
+        self.chief = distribute.is_chief(self.strategy)
         self.data = protocol.dlsr_data(args.data_root, args.synthetic, args.range_kind, DATASETS[args.dataset])
         kind = self.data.attrs["data"]
         profile_name = args.profile if args.profile != "auto" else ("paper" if kind == "real" else "smoke")
@@ -99,7 +104,8 @@ class Run:
         kind = self.data.attrs["data"]
         lines = [f"DLSR-IQA on {self.data.attrs['dataset']} ({len(self.data)} images, {kind.upper()} data)",
                  f"backbone {self.profile.backbone}, weights={self.bank.backbone.label}, profile {self.profile.name}, "
-                 f"image size {self.profile.image_size}, {self.profile.aug_views} augmented views"]
+                 f"image size {self.profile.image_size}, {self.profile.aug_views} augmented views, "
+                 f"strategy {self.args.strategy} ({self.strategy.num_replicas_in_sync} replica(s))"]
         if kind == "synthetic":
             lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
         if not self.bank.backbone.pretrained:
@@ -109,7 +115,7 @@ class Run:
 
     def _rotate_previous(self):
         """Keep the last run's results as results.previous.csv so this run can be compared against it."""
-        if not self.results_path.is_file():
+        if not self.chief or not self.results_path.is_file():
             return None
         previous = self.results_path.with_name("results.previous.csv")
         self.results_path.replace(previous)
@@ -123,8 +129,10 @@ class Run:
             weights=self.bank.backbone.label, split=f"kfold{protocol.N_FOLDS}_seed{protocol.SPLIT_SEED}",
             split_index=fold, seed=self.args.seed, selection="best_val_loss", profile=self.profile.name)
         row.update(target=target, subset=subset, backbone=self.profile.backbone, image_size=self.profile.image_size,
-                   n_train=outcome.n_train, n_test=outcome.n_test, alpha=outcome.alpha(), **outcome.metrics)
-        results.append_rows(self.results_path, [row])
+                   n_train=outcome.n_train, n_test=outcome.n_test, alpha=outcome.alpha(),
+                   **distribute.describe(self.strategy), **outcome.metrics)
+        if self.chief:
+            results.append_rows(self.results_path, [row])
         m = outcome.metrics
         print(f"  fold {fold} {experiment:<18} {subset:<26} SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  "
               f"[{self.data.attrs['data']}, weights={self.bank.backbone.label}]", flush=True)
@@ -139,10 +147,14 @@ class Run:
         df = protocol.with_target(df, target)
         side_of = protocol.folds(df)
         for fold in fold_ids:
+            tag = name if subset == "all" else f"{name}_{subset}"
+            backup = None if self.args.strategy == "default" else self.out / "backup" / f"{tag}_fold{fold}"
             outcome = protocol.run_fold(df, side_of[fold], kind, self.config(base), self.bank, self.profile,
-                                        self.args.seed + fold, desc=f"{name} fold {fold}")
+                                        self.args.seed + fold, desc=f"{name} fold {fold}", strategy=self.strategy,
+                                        backup_dir=backup)
             self.record(name, fold, target, subset, outcome, "+".join(df[schema.DATASET].unique()))
-            self.save(name if subset == "all" else f"{name}_{subset}", fold, outcome.model, target)
+            if self.chief:
+                self.save(tag, fold, outcome.model, target)
 
     def save(self, name: str, fold: int, head: keras.Model, target: str) -> None:
         """Save the head as .keras; export backbone + head as a scoring SavedModel for the main settings."""
@@ -165,6 +177,8 @@ class Run:
                 self.experiment(name, part, fold_ids, subset=f"{column}={value}")
 
     def summary(self) -> None:
+        if not self.chief:
+            return
         table = results.read_results(self.results_path)
         print("\nSummary (AVERAGE and sample VAR over the folds run):")
         for (experiment, subset), rows in table.groupby(["experiment", "subset"], sort=False):

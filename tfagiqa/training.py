@@ -7,6 +7,8 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from tfagiqa.distribute import backup_callback, shard
+
 
 class EpochProgress(keras.callbacks.Callback):
     """One tqdm bar over epochs showing the latest losses (Keras' own bar prints a line per epoch)."""
@@ -28,24 +30,60 @@ def n_rows(x) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
 
-def as_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-    """In-memory arrays (dicts allowed, strings included) as a batched tf.data pipeline."""
-    ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, np.asarray(y, dtype="float32")))
-    if shuffle:
-        ds = ds.shuffle(n_rows(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+class EpochOrder(keras.callbacks.Callback):
+    """Tells the training pipeline which epoch is starting, so each epoch's shuffle is a pure function of
+    (seed, epoch): identical on 1 or N replicas, on every worker, and after a BackupAndRestore resume."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+
+def as_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
+               order: EpochOrder | None = None) -> tf.data.Dataset:
+    """In-memory arrays (dicts allowed, strings included) as a batched tf.data pipeline.
+
+    With ``shuffle`` the rows are permuted by ``numpy.random.RandomState((seed, epoch))``, the epoch coming from
+    ``order``; tf.data's own shuffle is avoided because distribution strategies re-derive its seed.
+    """
+    data = x if y is None else (x, np.asarray(y, dtype="float32"))
+    if not shuffle:
+        ds = tf.data.Dataset.from_tensor_slices(data)
+    else:
+        order = order or EpochOrder()
+        tensors = tf.nest.map_structure(tf.constant, data)
+
+        def permutation():
+            yield from np.random.RandomState((seed, order.epoch)).permutation(n_rows(x))
+
+        ds = tf.data.Dataset.from_generator(permutation, output_signature=tf.TensorSpec((), tf.int64))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(n_rows(x))).map(
+            lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+    return shard(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), "data")
 
 
 def fit(model: keras.Model, x, y: np.ndarray, *, validation: tuple | None, epochs: int, batch_size: int,
-        patience: int, seed: int, desc: str = "training") -> keras.callbacks.History:
-    """Fit with shuffling seeded by ``seed``; with ``validation`` = (x, y), stop early and keep the best-val weights."""
-    callbacks = [EpochProgress(epochs, desc)]
+        patience: int, seed: int, desc: str = "training", backup_dir=None,
+        callbacks: list | None = None) -> keras.callbacks.History:
+    """Fit with shuffling seeded by ``seed``; with ``validation`` = (x, y), stop early and keep the best-val weights.
+
+    ``batch_size`` is the global batch (see ``tfagiqa.distribute.global_batch_size``); with ``backup_dir`` a
+    BackupAndRestore checkpoint lets an interrupted run resume from its last completed epoch; ``callbacks`` are
+    added to the progress bar, early stopping and backup.
+    """
+    order = EpochOrder()
+    callbacks = [order, EpochProgress(epochs, desc), *(callbacks or [])]
+    if backup_dir is not None:
+        callbacks.append(backup_callback(backup_dir, model.distribute_strategy))
     val = None
     if validation is not None:
         val = as_dataset(*validation, batch_size=batch_size)
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     keras.utils.set_random_seed(seed)
-    train = as_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed)
+    train = as_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed, order=order)
     return model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
 
 

@@ -19,6 +19,7 @@ from typing import Callable
 import keras
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from tfagiqa import metrics
 from tfagiqa.backbones.resnet import resnet152v2_features
@@ -28,6 +29,7 @@ from tfagiqa.data import load_dataset, schema, splits
 from tfagiqa.data.cache import FeatureCache
 from tfagiqa.data.rescale import rescale_to
 from tfagiqa.data.subsets import SUBSET_ORDER
+from tfagiqa.distribute import global_batch_size
 from tfagiqa.layers import LogisticMapping
 from tfagiqa.models import dlsr
 from tfagiqa.text.prompts import morphemes, prompt_vectorizer
@@ -196,15 +198,23 @@ class FoldResult:
 
 
 def run_fold(df: pd.DataFrame, side: pd.Series, kind: str, config: dlsr.HeadConfig, bank: FeatureBank,
-             profile: Profile, seed: int, desc: str) -> FoldResult:
-    """Train one head on the fold's training groups (10 % of them held out for early stopping), test on the rest."""
+             profile: Profile, seed: int, desc: str, strategy: tf.distribute.Strategy | None = None,
+             backup_dir=None) -> FoldResult:
+    """Train one head on the fold's training groups (10 % of them held out for early stopping), test on the rest.
+
+    Under a distribution strategy the head is built in its scope and the global batch is the profile's batch per
+    replica; ``backup_dir`` makes an interrupted fold resume from its last epoch.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
     with_val = splits.carve_validation(df, side, fraction=0.1, seed=seed)
     train, val, test = (df[with_val == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
     x_train, y_train = stack_views(train, bank, kind, training_views(profile))
-    model = build_head(kind, config, train, x_train["image_features"].shape[1])
+    with strategy.scope():
+        model = build_head(kind, config, train, x_train["image_features"].shape[1])
     validation = (model_inputs(val, bank, kind), val[TARGET].to_numpy(dtype="float32"))
-    fit(model, x_train, y_train, validation=validation, epochs=profile.epochs, batch_size=profile.batch_size,
-        patience=profile.patience, seed=seed, desc=desc)
+    fit(model, x_train, y_train, validation=validation, epochs=profile.epochs,
+        batch_size=global_batch_size(profile.batch_size, strategy), patience=profile.patience, seed=seed, desc=desc,
+        backup_dir=backup_dir)
     scores = predict(model, model_inputs(test, bank, kind))
     return FoldResult(model, metrics.evaluate(scores, test[TARGET].to_numpy()), len(train), len(test))
 

@@ -1,0 +1,147 @@
+"""One place for tf.distribute: pick a strategy, scale the batch, shard input, back up for preemption.
+
+Every run script takes ``--strategy {default,mirrored,multiworker,tpu}`` and calls :func:`make_strategy`;
+models and optimisers are built inside ``strategy.scope()``; the global batch is the per-replica batch times
+the number of replicas (learning rates are left as configured: see README, *Scaling out*); result rows record
+``strategy`` and ``replicas``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from tfagiqa.errors import TfagiqaError
+
+STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
+SHARD_POLICIES = {
+    "files": tf.data.experimental.AutoShardPolicy.FILE,   # TFRecord shards: each worker reads its own files
+    "data": tf.data.experimental.AutoShardPolicy.DATA,    # in-memory or path lists: each worker keeps every n-th element
+    "off": tf.data.experimental.AutoShardPolicy.OFF,
+}
+
+
+def make_strategy(name: str = "default", *, tpu: str | None = None) -> tf.distribute.Strategy:
+    """The named strategy. ``mirrored`` uses every GPU, or every logical CPU when there is no GPU;
+    ``multiworker`` reads the cluster from ``TF_CONFIG``; ``tpu`` connects to ``tpu`` (name or grpc address)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
+    if name == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise TfagiqaError("--strategy multiworker needs TF_CONFIG describing the cluster and this worker "
+                               "(see README, Scaling out)")
+        try:
+            json.loads(os.environ["TF_CONFIG"])
+        except json.JSONDecodeError as exc:
+            raise TfagiqaError(f"TF_CONFIG is not valid JSON: {exc}") from exc
+        _patch_keras_multiworker()
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    if name == "tpu":
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        return tf.distribute.TPUStrategy(resolver)
+    raise TfagiqaError(f"unknown strategy {name!r}; choose from {', '.join(STRATEGIES)}")
+
+
+def describe(strategy: tf.distribute.Strategy) -> dict:
+    """What result rows record: the strategy's kind and its number of replicas."""
+    kinds = {"_DefaultDistributionStrategy": "default", "MirroredStrategy": "mirrored",
+             "MultiWorkerMirroredStrategy": "multiworker", "CollectiveAllReduceStrategy": "multiworker",
+             "TPUStrategy": "tpu"}
+    kind = kinds.get(type(strategy).__name__, type(strategy).__name__)
+    return {"strategy": kind, "replicas": int(strategy.num_replicas_in_sync)}
+
+
+def global_batch_size(per_replica: int, strategy: tf.distribute.Strategy) -> int:
+    """Per-replica batch × replicas: each replica sees the configured batch, as on one device."""
+    return per_replica * strategy.num_replicas_in_sync
+
+
+def shard(dataset: tf.data.Dataset, policy: str) -> tf.data.Dataset:
+    """Set the auto-shard policy for multi-worker input (``files`` for TFRecord shards, ``data`` otherwise)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = SHARD_POLICIES[policy]
+    return dataset.with_options(options)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes results and models (worker 0 of a multi-worker cluster, or the only process)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
+
+
+class ClusterBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras BackupAndRestore for a cluster: every worker restores the chief's backup, only the chief writes it.
+
+    Keras 3 keeps one weights file per directory; workers writing it together collide, and workers restoring
+    their own backups could resume at different epochs and deadlock in the first collective.
+    """
+
+    def __init__(self, backup_dir: str, chief: bool):
+        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=True)
+        self.chief = chief
+
+    def _save_model(self):
+        if self.chief:
+            super()._save_model()
+
+    def on_train_end(self, logs=None):
+        if self.chief:
+            super().on_train_end(logs)
+
+
+def backup_callback(directory: str | os.PathLike,
+                    strategy: tf.distribute.Strategy | None = None) -> keras.callbacks.BackupAndRestore:
+    """A backup that lets a preempted or killed run (one worker or a whole cluster) resume from its last epoch."""
+    return ClusterBackupAndRestore(str(directory), chief=is_chief(strategy or tf.distribute.get_strategy()))
+
+
+def _patch_keras_multiworker() -> None:
+    """Work around two Keras 3.15 TF-trainer bugs under MultiWorkerMirroredStrategy (idempotent).
+
+    1. Before the first step ``fit`` builds the model from one batch obtained with ``strategy.reduce("MEAN",
+       batch)`` on the nested (x, y) structure, which the collective strategy cannot reduce; the build needs
+       only shapes, so the batch's local values are used.
+    2. Per-step logs (scalar losses) are reduced with ``axis=0``, which a scalar does not have; they are
+       averaged across replicas with ``axis=None``, which is what "mean" means for a scalar.
+    """
+    from keras.src.backend.tensorflow import trainer
+
+    if getattr(trainer, "_tfagiqa_patched", False):
+        return
+    original_build = trainer.TensorFlowTrainer._maybe_symbolic_build
+    original_reduce = trainer.reduce_per_replica
+
+    def is_multiworker(strategy) -> bool:
+        return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+    def build(self, iterator=None, data_batch=None):
+        if iterator is None or not is_multiworker(self._distribute_strategy):
+            return original_build(self, iterator=iterator, data_batch=data_batch)
+        strategy = self._distribute_strategy
+        for _, _, it in iterator:
+            batch = tf.nest.map_structure(
+                lambda v: strategy.experimental_local_results(v)[0]
+                if isinstance(v, tf.distribute.DistributedValues) else v, next(it))
+            break
+        with strategy.scope():
+            self._symbolic_build(data_batch=batch)
+
+    def reduce_per_replica(values, strategy, reduction):
+        if is_multiworker(strategy) and reduction in ("auto", "mean"):
+            return tf.nest.map_structure(
+                lambda v: strategy.reduce("MEAN", v, axis=None if v.shape.rank == 0 else 0), values)
+        return original_reduce(values, strategy, reduction)
+
+    trainer.TensorFlowTrainer._maybe_symbolic_build = build
+    trainer.reduce_per_replica = reduce_per_replica
+    trainer._tfagiqa_patched = True
