@@ -42,9 +42,11 @@ def test_rows_are_tagged_and_perception_learns(run):
     assert set(rows["experiment"]) == {"perception_before", "perception_after"}
     assert (rows["data"] == "synthetic").all() and (rows["weights"] == "random").all()
     assert (rows["split"] == "kfold3_seed42").all() and (rows["split_index"] == 1).all()
-    # the stand-in is built so that learning shows: far above chance even with a tiny random CNN
-    assert (rows["srcc"] > 0.3).all(), rows[["experiment", "srcc"]]
+    # the stand-in is built so that learning shows, even through a tiny random CNN at 32 px; with ~200 test
+    # images a chance SRCC has a standard deviation of about 0.07
     after = rows[rows["experiment"] == "perception_after"].iloc[0]
+    before = rows[rows["experiment"] == "perception_before"].iloc[0]
+    assert after["srcc"] > 0.45 and before["srcc"] > 0.2, rows[["experiment", "srcc"]]
     assert len(after["alpha"].split()) == 5
     previous = pd.read_csv(run / "out" / "results.previous.csv")
     assert set(previous["experiment"]) == {"alignment"}
@@ -62,8 +64,8 @@ def score_in_fresh_process(savedmodel: Path, images: np.ndarray, prompts=None) -
 import json, sys, numpy as np, tensorflow as tf
 assert "tfagiqa" not in sys.modules
 model = tf.saved_model.load({str(savedmodel)!r})
-fn = model.signatures["serving_default"]
-kwargs = {{"images": tf.constant(np.load({str(savedmodel.parent / 'images.npy')!r}))}}
+fn = model.signatures["score_views"]  # prepared pixels, one view per image: what the Keras scorer takes
+kwargs = {{"views": tf.constant(np.load({str(savedmodel.parent / 'images.npy')!r})[:, None])}}
 prompts = {prompts!r}
 if prompts is not None:
     kwargs["prompt"] = tf.constant(prompts)

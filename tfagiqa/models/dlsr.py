@@ -64,10 +64,20 @@ def score_output(y, config: HeadConfig, name: str):
     return LogisticMapping(name=name)(y) if config.mapping else keras.layers.Identity(name=name)(y)
 
 
-def perception_model(config: HeadConfig = PERCEPTION, feature_dim: int = FEATURE_DIM) -> keras.Model:
+def standardise(features, normalizer: keras.layers.Normalization | None):
+    """Features scaled by the training set's mean and std (identity without a normalizer).
+
+    The report does not say how features were scaled; standardising keeps the sigmoid units in their useful
+    range whatever the backbone's feature scale (random-initialised features are ~10× smaller than ImageNet's).
+    """
+    return features if normalizer is None else normalizer(features)
+
+
+def perception_model(config: HeadConfig = PERCEPTION, feature_dim: int = FEATURE_DIM,
+                     normalizer: keras.layers.Normalization | None = None) -> keras.Model:
     """Image features → perceptual quality score (DLSR §III, Table I)."""
     features = keras.Input((feature_dim,), name="image_features")
-    y = keras.layers.Dense(1, name="score")(mlp_trunk(features, config, "quality_"))
+    y = keras.layers.Dense(1, name="score")(mlp_trunk(standardise(features, normalizer), config, "quality_"))
     return keras.Model({"image_features": features}, score_output(y, config, "quality"), name="dlsr_perception")
 
 
@@ -93,20 +103,23 @@ def generator_features(generators, vocabulary: list[str], dim: int = 4):
 
 
 def alignment_model(vectorizer: keras.layers.TextVectorization, generators: list[str],
-                    config: HeadConfig = ALIGNMENT, feature_dim: int = FEATURE_DIM) -> keras.Model:
+                    config: HeadConfig = ALIGNMENT, feature_dim: int = FEATURE_DIM,
+                    normalizer: keras.layers.Normalization | None = None) -> keras.Model:
     """[image features, prompt, T2I model] → text-image alignment score (DLSR §IV-A, Table V)."""
     features = keras.Input((feature_dim,), name="image_features")
     prompt = keras.Input((1,), dtype="string", name="prompt")
     generator = keras.Input((1,), dtype="string", name="generator")
     text = PromptEncoder(vectorizer)(keras.layers.Reshape(())(prompt))
-    joint = keras.layers.Concatenate(name="joint")([features, text, generator_features(generator, generators)])
+    joint = keras.layers.Concatenate(name="joint")(
+        [standardise(features, normalizer), text, generator_features(generator, generators)])
     y = keras.layers.Dense(1, name="score")(mlp_trunk(joint, config, "alignment_"))
     inputs = {"image_features": features, "prompt": prompt, "generator": generator}
     return keras.Model(inputs, score_output(y, config, "alignment"), name="dlsr_alignment")
 
 
 def stair_reward_model(vectorizer: keras.layers.TextVectorization, generators: list[str],
-                       config: HeadConfig = ALIGNMENT, feature_dim: int = FEATURE_DIM) -> keras.Model:
+                       config: HeadConfig = ALIGNMENT, feature_dim: int = FEATURE_DIM,
+                       normalizer: keras.layers.Normalization | None = None) -> keras.Model:
     """StairReward alignment: A0 = A(p0, I0) and A_k = A(p_k, Box_{L_k}(I0)) share one encoder and trunk,
     each with its own output unit (4 parallel outputs); F (eq. 6) goes through the logistic mapping."""
     boxes = {box: keras.Input((feature_dim,), name=box_input_name(box)) for box in STAIR_BOXES}
@@ -123,7 +136,7 @@ def stair_reward_model(vectorizer: keras.layers.TextVectorization, generators: l
     pairs = [(prompt, boxes[1.0])] + list(zip(parts, (boxes[b] for b in STAIR_BOXES)))
     scores = [
         keras.layers.Dense(1, name=f"A{k}")(trunk(keras.layers.Concatenate()([
-            image, encode(keras.layers.Reshape(())(text)), model_feature])))
+            standardise(image, normalizer), encode(keras.layers.Reshape(())(text)), model_feature])))
         for k, (text, image) in enumerate(pairs)
     ]
     overall = StairRewardCombine(name="F")(keras.layers.Concatenate(name="A")(scores))

@@ -167,10 +167,20 @@ def stack_views(df: pd.DataFrame, bank: FeatureBank, kind: str, views: list[str]
     return x, np.tile(df[TARGET].to_numpy(dtype="float32"), len(views))
 
 
-def build_head(kind: str, config: dlsr.HeadConfig, train: pd.DataFrame, feature_dim: int) -> keras.Model:
-    """A compiled head; the prompt vocabulary and T2I model list come from the training rows only."""
+def feature_normalizer(features: np.ndarray) -> keras.layers.Normalization:
+    """Standardisation by the training features' mean and std, the std floored at a tenth of its median so that
+    near-constant dimensions (dead units of a random backbone) cannot blow up unseen features."""
+    variance = features.var(axis=0)
+    floor = (0.1 * np.median(np.sqrt(variance))) ** 2
+    return keras.layers.Normalization(mean=features.mean(axis=0), variance=np.maximum(variance, floor),
+                                      name="feature_standardise")
+
+
+def build_head(kind: str, config: dlsr.HeadConfig, train: pd.DataFrame, features: np.ndarray) -> keras.Model:
+    """A compiled head; feature statistics, prompt vocabulary and T2I model list come from the training rows only."""
+    normalizer = feature_normalizer(features)
     if kind == "perception":
-        model = dlsr.perception_model(config, feature_dim)
+        model = dlsr.perception_model(config, features.shape[1], normalizer)
     else:
         texts = list(train[schema.PROMPT])
         if kind == "stair_reward":
@@ -178,7 +188,7 @@ def build_head(kind: str, config: dlsr.HeadConfig, train: pd.DataFrame, feature_
         vectorizer = prompt_vectorizer(texts)
         generators = sorted(train[schema.GENERATOR].unique())
         builder = dlsr.alignment_model if kind == "alignment" else dlsr.stair_reward_model
-        model = builder(vectorizer, generators, config, feature_dim)
+        model = builder(vectorizer, generators, config, features.shape[1], normalizer)
     return dlsr.compile_model(model, config)
 
 
@@ -210,7 +220,7 @@ def run_fold(df: pd.DataFrame, side: pd.Series, kind: str, config: dlsr.HeadConf
     train, val, test = (df[with_val == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
     x_train, y_train = stack_views(train, bank, kind, training_views(profile))
     with strategy.scope():
-        model = build_head(kind, config, train, x_train["image_features"].shape[1])
+        model = build_head(kind, config, train, x_train["image_features"])
     validation = (model_inputs(val, bank, kind), val[TARGET].to_numpy(dtype="float32"))
     fit(model, x_train, y_train, validation=validation, epochs=profile.epochs,
         batch_size=global_batch_size(profile.batch_size, strategy), patience=profile.patience, seed=seed, desc=desc,
