@@ -1,0 +1,227 @@
+"""Paper-versus-ours tables and figures: structure, hand-computed AVERAGE/VAR, sources never mixed, files written."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from tfagiqa import reports, results
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER_CSV = ROOT / "results" / "paper" / "dlsr.csv"
+SYNTHETIC = {"perception_before": (0.50, 0.52, 0.55), "perception_after": (0.60, 0.64, 0.65),
+             "alignment": (0.40, 0.44, 0.48), "stair_before": (0.30, 0.31, 0.35), "stair_after": (0.33, 0.36, 0.42)}
+REAL_AFTER = (0.71, 0.73)
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def row(experiment, fold, srcc, data="synthetic", weights="random", subset="all", alpha=""):
+    fields = dict(paper="dlsr", experiment=experiment, dataset="agiqa3k", data=data, weights=weights,
+                  split="kfold3_seed42", split_index=fold, seed=0, selection="best_val_loss",
+                  profile="smoke" if data == "synthetic" else "paper")
+    return {**results.provenance(**fields), "srcc": srcc, "plcc": srcc + 0.1, "subset": subset,
+            "backbone": "tiny" if data == "synthetic" else "resnet152v2", "alpha": alpha}
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    rows = [row(e, k, v, alpha=f"{k} 1 0 1 {0.5 * k}" if e in ("perception_after", "alignment") else "")
+            for e, values in SYNTHETIC.items() for k, v in enumerate(values, start=1)]
+    rows += [row("alignment", k, 0.2 + 0.1 * k, subset="t2i_group=bad") for k in (1, 2, 3)]
+    rows.append(row("alignment", 1, 0.25, subset="prompt_length=1"))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def mixed(synthetic):
+    real = [row("perception_after", k, v, data="real", weights="imagenet") for k, v in enumerate(REAL_AFTER, 1)]
+    return pd.concat([synthetic, pd.DataFrame(real)], ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return reports.read_paper(PAPER_CSV)
+
+
+def test_paper_csv_has_table_ii_exactly(paper):
+    table2 = paper[paper["table"] == "II"]
+    assert reports.paper_value(table2, "perception_after", "all", "1", "srcc") == 0.7332
+    assert reports.paper_value(table2, "perception_after", "all", "VAR", "plcc") == 1.01e-6
+    assert reports.paper_value(table2, "perception_before", "all", "AVERAGE", "plcc") == 0.7034
+    assert reports.paper_value(table2, "perception_after", "all", "2", "plcc", as_printed=True) == "0.7636"
+    assert len(table2) == 20
+
+
+def test_paper_csv_layout_and_notes(paper):
+    assert list(paper.columns) == ["paper", "table", "experiment", "subset", "fold", "metric", "value", "note"]
+    counts = paper["table"].value_counts().to_dict()
+    assert counts == {"I": 7, "II": 20, "III": 4, "IV": 120, "V": 7, "VI": 10, "VII": 120, "VIII": 20}
+    assert set(paper["experiment"]) == set(SYNTHETIC)
+    assert set(paper["fold"]) == {"", *reports.PAPER_FOLDS}
+    scored = paper[paper["metric"].isin(reports.METRICS)]
+    assert set(scored["fold"]) == set(reports.PAPER_FOLDS)
+    copies = paper[(paper["table"] == "VII") & paper["subset"].str.match("prompt_length|style_group")]
+    assert len(copies) == 80 and copies["note"].str.contains("copy of Table IV").all()
+    before = paper[paper["experiment"] == "stair_before"]
+    assert before["note"].str.contains("0.6640/0.7475").all()
+    assert reports.paper_value(paper[paper["table"] == "I"], "perception_after", "all", "", "alpha",
+                               as_printed=True) == "1.48 -0.34 0.81 -0.18 0.31"
+
+
+def test_paper_averages_and_variances_match_their_folds(paper):
+    scored = paper[paper["metric"].isin(reports.METRICS)]
+    for (table, experiment, subset, metric), cells in scored.groupby(["table", "experiment", "subset", "metric"]):
+        by_fold = dict(zip(cells["fold"], cells["value"].astype(float)))
+        folds = [by_fold[k] for k in ("1", "2", "3")]
+        assert by_fold["AVERAGE"] == pytest.approx(np.mean(folds), abs=6e-5), (table, experiment, subset, metric)
+        assert by_fold["VAR"] == pytest.approx(np.var(folds, ddof=1), rel=0.02), (table, experiment, subset, metric)
+
+
+def test_fold_table_rows_columns_and_summaries(synthetic, paper):
+    table = reports.fold_table(synthetic, paper[paper["table"] == "II"], ["perception_before", "perception_after"])
+    assert list(table.index) == ["k=1", "k=2", "k=3", "AVERAGE", "VAR"]
+    assert list(table.columns) == [f"{e} {who} {m}" for e in ("perception_before", "perception_after")
+                                   for who in ("paper", "ours") for m in ("SRCC", "PLCC")]
+    values = SYNTHETIC["perception_after"]
+    assert table.loc["k=2", "perception_after ours SRCC"] == pytest.approx(0.64)
+    assert table.loc["AVERAGE", "perception_after ours SRCC"] == pytest.approx(sum(values) / 3)
+    mean = sum(values) / 3
+    assert table.loc["VAR", "perception_after ours SRCC"] == pytest.approx(sum((v - mean) ** 2 for v in values) / 2)
+    assert table.loc["VAR", "perception_after ours PLCC"] == pytest.approx(sum((v - mean) ** 2 for v in values) / 2)
+    assert table.loc["k=1", "perception_after paper SRCC"] == 0.7332
+    assert table.loc["VAR", "perception_after paper PLCC"] == 1.01e-6
+
+
+def test_missing_experiment_and_single_fold(synthetic, paper):
+    table = reports.fold_table(synthetic[synthetic["split_index"] == 1], paper, ["alignment"])
+    assert table.loc["k=1", "alignment ours SRCC"] == pytest.approx(0.40)
+    assert table.loc["k=2", "alignment ours SRCC"] == reports.NOT_RUN
+    assert table.loc["VAR", "alignment ours SRCC"] == reports.ONE_FOLD
+    empty = reports.fold_table(pd.DataFrame(), paper[paper["table"] == "VIII"], ["stair_after"])
+    assert (empty["stair_after ours SRCC"] == reports.NOT_RUN).all()
+    assert empty.loc["AVERAGE", "stair_after paper PLCC"] == 0.7858
+
+
+def test_synthetic_and_real_rows_are_never_mixed(mixed, paper):
+    with pytest.raises(ValueError, match="mix 2 sources"):
+        reports.fold_table(mixed, paper, ["perception_after"])
+    parts = reports.split_by_source(mixed)
+    assert [source["data"] for source, _ in parts] == ["real", "synthetic"]
+    for source, rows in parts:
+        assert set(rows["data"]) == {source["data"]} and set(rows["weights"]) == {source["weights"]}
+    real = reports.fold_table(parts[0][1], paper, ["perception_after"])
+    assert real.loc["AVERAGE", "perception_after ours SRCC"] == pytest.approx(np.mean(REAL_AFTER))
+    assert real.loc["k=3", "perception_after ours SRCC"] == reports.NOT_RUN
+    assert "NOT a reproduction" in reports.describe_source(parts[1][0])
+    assert "NOT a reproduction" not in reports.describe_source(parts[0][0])
+
+
+def test_subset_table(synthetic, paper):
+    subsets = reports.subsets_of("t2i_group", with_all=True)
+    assert subsets == ["all", "t2i_group=bad", "t2i_group=medium", "t2i_group=good"]
+    table = reports.subset_table(synthetic, paper[paper["table"] == "VII"], "alignment", subsets)
+    assert list(table.index) == list(reports.ROWS)
+    assert [c.rsplit(" ", 2)[0] for c in table.columns[::4]] == ["All", *subsets[1:]]
+    assert table.shape == (5, 16)
+    assert table.loc["AVERAGE", "t2i_group=bad ours SRCC"] == pytest.approx(0.4)
+    assert table.loc["VAR", "t2i_group=bad ours SRCC"] == pytest.approx(0.01)
+    assert table.loc["AVERAGE", "t2i_group=bad paper SRCC"] == 0.5357
+    assert (table["t2i_group=good ours PLCC"] == reports.NOT_RUN).all()
+    lengths = reports.subset_table(synthetic, paper, "alignment", reports.subsets_of("prompt_length"))
+    assert lengths.loc["VAR", "prompt_length=1 ours SRCC"] == reports.ONE_FOLD
+    long = reports.stack_blocks({"T2I": table, "prompt length": lengths})
+    assert long.shape == (40, 4) and list(long.columns) == ["paper SRCC", "paper PLCC", "ours SRCC", "ours PLCC"]
+    assert long.loc[("T2I", "t2i_group=bad", "AVERAGE"), "ours SRCC"] == pytest.approx(0.4)
+
+
+def test_improvement_table(synthetic, paper):
+    rows = paper[paper["table"].isin(["II", "III"])]
+    table = reports.improvement_table(synthetic, rows)
+    assert list(table.index) == ["AVERAGE", "VAR"]
+    before, after = np.array(SYNTHETIC["perception_before"]), np.array(SYNTHETIC["perception_after"])
+    assert table.loc["AVERAGE", "ours SRCC %"] == pytest.approx(100 * (after.mean() / before.mean() - 1))
+    var_b, var_a = before.var(ddof=1), after.var(ddof=1)
+    assert table.loc["VAR", "ours SRCC %"] == pytest.approx(100 * (var_b - var_a) / var_b)
+    assert table.loc["AVERAGE", "paper SRCC %"] == 6.83 and table.loc["VAR", "paper PLCC %"] == 94.71
+    assert table.loc["AVERAGE", "paper recomputed PLCC %"] == pytest.approx(8.53, abs=0.005)
+    assert table.loc["VAR", "paper recomputed SRCC %"] == pytest.approx(48.65, abs=0.005)
+
+
+def test_mapping_table(synthetic, paper):
+    table = reports.mapping_table(synthetic, paper[paper["table"] == "I"], "perception_after")
+    assert list(table.columns) == ["paper", "ours"]
+    assert table.loc["learning_rate", "paper"] == "0.0015"
+    assert table.loc["optimizer", "ours"] == reports.NOT_RECORDED
+    mean_row = "alpha (ours: mean of 3 fold(s))"
+    assert table.loc[mean_row, "paper"] == "1.48 -0.34 0.81 -0.18 0.31"
+    assert [float(a) for a in table.loc[mean_row, "ours"].split()] == pytest.approx([2, 1, 0, 1, 1])
+    assert table.loc["alpha k=3", "ours"] == "3.0000 1.0000 0.0000 1.0000 1.5000"
+    assert reports.mapping_table(pd.DataFrame(), paper, "alignment").loc["loss", "ours"] == reports.NOT_RUN
+
+
+def test_to_markdown(synthetic, paper):
+    table = reports.fold_table(synthetic, paper, ["perception_after"])
+    text = reports.to_markdown(table, "Table II", "ours: synthetic data, weights=random")
+    lines = text.splitlines()
+    assert lines[0] == "### Table II" and lines[2] == "ours: synthetic data, weights=random"
+    assert lines[4] == "| k_fold | " + " | ".join(table.columns) + " |"
+    assert lines[5] == "|---|---|---|---|---|"
+    assert lines[6] == "| k=1 | 0.7332 | 0.7644 | 0.6000 | 0.7000 |"
+    assert lines[10].startswith("| VAR | 3.54e-05 | 1.01e-06 |")
+    assert len(lines) == 11 and all(line.count("|") == 6 for line in lines[4:])
+    assert reports.format_cell("a|b") == "a|b" and "a\\|b" in reports._md_row(["a|b"])
+
+
+def test_make_tables_writes_every_file_per_source(mixed, tmp_path, capsys):
+    results_path = tmp_path / "results.csv"
+    results.append_rows(results_path, mixed)
+    out = tmp_path / "tables"
+    assert load_script("make_tables").main(["--results", str(results_path), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    tags = ["real_imagenet_paper_resnet152v2", "synthetic_random_smoke_tiny"]
+    assert names == {f"dlsr_table{n}.md" for n in range(1, 9)} | {
+        f"dlsr_table{n}_{tag}.csv" for n in range(1, 9) for tag in tags}
+    assert "wrote" in capsys.readouterr().out
+    md = (out / "dlsr_table2.md").read_text()
+    assert "ours: real data, weights=imagenet" in md and "ours: synthetic data, weights=random" in md
+    real = pd.read_csv(out / f"dlsr_table2_{tags[0]}.csv", index_col=0)
+    assert float(real.loc["AVERAGE", "perception_after ours SRCC"]) == pytest.approx(np.mean(REAL_AFTER))
+    assert (real["perception_before ours SRCC"] == reports.NOT_RUN).all()
+    synthetic = pd.read_csv(out / f"dlsr_table2_{tags[1]}.csv", index_col=0)
+    expected = np.mean(SYNTHETIC["perception_after"])
+    assert float(synthetic.loc["AVERAGE", "perception_after ours SRCC"]) == pytest.approx(expected)
+    assert "copy of Table IV" in (out / "dlsr_table7.md").read_text()
+
+
+def test_make_tables_without_results_shows_paper_and_not_run(tmp_path, capsys):
+    out = tmp_path / "tables"
+    assert load_script("make_tables").main(["--results", str(tmp_path / "absent.csv"), "--out", str(out)]) == 0
+    assert {p.name for p in out.iterdir()} == {f"dlsr_table{n}.{ext}" for n in range(1, 9) for ext in ("md", "csv")}
+    assert "no results at" in capsys.readouterr().out
+    md = (out / "dlsr_table8.md").read_text()
+    assert "ours: not run" in md and "--task stairreward" in md and "0.7858" in md
+    table4 = pd.read_csv(out / "dlsr_table4.csv", index_col=[0, 1, 2])
+    assert len(table4) == 5 * 12 and (table4["ours SRCC"] == reports.NOT_RUN).all()
+
+
+@pytest.mark.parametrize("with_results", [True, False])
+def test_make_figures_writes_every_png(synthetic, tmp_path, with_results):
+    results_path = tmp_path / "results.csv"
+    if with_results:
+        results.append_rows(results_path, synthetic)
+    out = tmp_path / "figures"
+    assert load_script("make_figures").main(["--results", str(results_path), "--out", str(out)]) == 0
+    expected = {"dlsr_fig1.png", "dlsr_fig2.png", *(f"dlsr_fig3{c}.png" for c in "abcdef")}
+    assert {p.name for p in out.iterdir()} == expected
+    for name in expected:
+        with Image.open(out / name) as image:
+            assert image.format == "PNG" and image.width >= 500 and image.height >= 400
