@@ -25,6 +25,14 @@ def register(sub) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=run_synth)
 
+    shards = actions.add_parser("to-tfrecord", help="write a dataset as TFRecord shards (images, prompts, labels)")
+    shards.add_argument("--dataset", required=True, choices=DATASETS)
+    shards.add_argument("--data-root", required=True, help="the dataset folder, or a data root that holds it")
+    shards.add_argument("--out", default=None, help="shard folder (default <dataset folder>/tfrecords, which the "
+                                                     "pipeline then reads automatically)")
+    shards.add_argument("--shard-size", type=float, default=100.0, metavar="MB", help="approximate shard size")
+    shards.set_defaults(run=run_to_tfrecord)
+
     for name, func, text in (("summary", run_summary, "print a dataset's counts and label ranges"),
                              ("check", run_check, "validate a dataset folder: images, labels, names")):
         p = actions.add_parser(name, help=text)
@@ -104,4 +112,19 @@ def run_check(args: argparse.Namespace) -> int:
         print("\n".join(f"  {p}" for p in problems))
         return 1
     print(f"{args.dataset} ({df.attrs['data']} data) at {df.attrs['root']}: clean, {len(df)} images")
+    return 0
+
+
+def run_to_tfrecord(args: argparse.Namespace) -> int:
+    """Write every labelled row of the dataset (all official splits for AIGIQA-20K) as shards."""
+    from pathlib import Path
+
+    from tfagiqa.data import READERS, locate_dataset
+    from tfagiqa.data.labels import TFRECORD_DIR
+    from tfagiqa.data.tfrecord import write_tfrecords
+
+    folder = locate_dataset(args.dataset, args.data_root)
+    df = READERS[args.dataset](folder)
+    out = write_tfrecords(df, args.out or Path(folder) / TFRECORD_DIR, args.shard_size)
+    print(f"wrote {len(df)} {df.attrs['data']} {args.dataset} examples as TFRecord shards to {out}")
     return 0

@@ -14,6 +14,7 @@ Conventions (chosen to match what a viewer sees and what the original PyTorch lo
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -44,6 +45,20 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"cannot read image {path}: not a recognised image file") from exc
     except Exception as exc:  # Pillow decoders raise OSError, SyntaxError, ValueError, struct.error, EOFError...
         raise DataError(f"cannot read image {path}: {str(exc) or type(exc).__name__}") from exc
+
+
+def decode_image_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode an encoded image (e.g. a TFRecord's bytes) with the same conventions as :func:`load_image`."""
+    if not data:
+        raise DataError(f"cannot read image {name}: empty file (0 bytes)")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            return to_rgb(image)
+    except UnidentifiedImageError as exc:
+        raise DataError(f"cannot read image {name}: not a recognised image file") from exc
+    except Exception as exc:  # same decoder failures as in load_image
+        raise DataError(f"cannot read image {name}: {str(exc) or type(exc).__name__}") from exc
 
 
 def check_image(path: str | os.PathLike) -> str | None:

@@ -15,6 +15,7 @@ from tfagiqa.errors import DataError
 
 ON_ERROR = ("raise", "skip")
 SYNTHETIC_MARKER = "SYNTHETIC.json"
+TFRECORD_DIR = "tfrecords"  # shards written here by `tfagiqa datasets to-tfrecord` are read by the pipeline
 
 
 def require_file(path: Path, dataset: str, hint: str) -> Path:
@@ -106,4 +107,6 @@ def finish(df: pd.DataFrame, dataset: str, dataset_dir: Path) -> pd.DataFrame:
     df.attrs["dataset"] = dataset
     df.attrs["data"] = "synthetic" if (dataset_dir / SYNTHETIC_MARKER).is_file() else "real"
     df.attrs["root"] = str(dataset_dir)
+    if (dataset_dir / TFRECORD_DIR / "manifest.json").is_file():
+        df.attrs["tfrecords"] = str(dataset_dir / TFRECORD_DIR)
     return df

@@ -55,29 +55,56 @@ def make_dataset(
 ) -> tf.data.Dataset:
     """Batched dataset of ``df``'s images (and labels, prompts); see the module docstring for the structure.
 
+    When the dataset has TFRecord shards (``df.attrs["tfrecords"]``, set by the readers when
+    ``<dataset>/tfrecords/`` exists) and ``df``'s rows are in shard order, the pixels are read from the shards.
+
     crop: ``"resize"`` the whole image to ``image_size`` (aspect not kept); ``"random_crop"``,
     ``"center_crop"`` or ``"fixed_crops"`` (``n_crops`` crops at :func:`fixed_crop_offsets`) of ``image_size``
     after the optional ``resize_to`` (int: shorter side, aspect kept; pair: exact ``(height, width)``).
     An image smaller than the crop is first enlarged, aspect kept, just enough to hold it. All resizing is
     bilinear with antialiasing. ``augment`` (e.g. :func:`augmentation`) runs on batches before ``preprocess``.
     """
-    size = size_pair(image_size)
-    _check_options(crop, n_crops, resize_to)
+    shards = df.attrs.get("tfrecords")
+    if shards and Path(shards, "manifest.json").is_file():
+        from tfagiqa.data.tfrecord import in_shard_order, make_tfrecord_dataset
+
+        if in_shard_order(shards, df[schema.NAME].astype(str).tolist()):
+            return make_tfrecord_dataset(
+                shards, label_columns, names=df[schema.NAME].astype(str).tolist(), image_size=image_size, crop=crop,
+                n_crops=n_crops, resize_to=resize_to, augment=augment, batch_size=batch_size, shuffle=shuffle,
+                seed=seed, with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder)
     columns = {"path": _existing_paths(df), "labels": _labels(df, label_columns)}
     if with_prompt:
         columns["prompt"] = df[schema.PROMPT].astype(str).to_numpy()
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle:
         ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    return batches(ds, lambda row: _decode(row["path"]), image_size=image_size, crop=crop, n_crops=n_crops,
+                   resize_to=resize_to, augment=augment, batch_size=batch_size, seed=seed,
+                   with_labels=bool(label_columns), with_prompt=with_prompt, preprocess=preprocess,
+                   drop_remainder=drop_remainder)
+
+
+def batches(rows: tf.data.Dataset, decode: Callable[[dict], tf.Tensor], *, image_size: Size, crop: str,
+            n_crops: int, resize_to: Size | None, augment: keras.Layer | None, batch_size: int, seed: int,
+            with_labels: bool, with_prompt: bool, preprocess: Callable | None,
+            drop_remainder: bool) -> tf.data.Dataset:
+    """Decode, crop, batch, augment and arrange ``rows`` (dicts with ``labels`` and optionally ``prompt``).
+
+    Shared by the image-folder pipeline (:func:`make_dataset`) and the TFRecord one (``tfagiqa.data.tfrecord``);
+    ``decode(row)`` returns float32 H×W×3 pixels in [0, 255].
+    """
+    size = size_pair(image_size)
+    _check_options(crop, n_crops, resize_to)
     crop_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     view = _view_fn(crop, size, n_crops, resize_to)
-    ds = tf.data.Dataset.zip(ds, crop_seeds).map(
-        lambda row, crop_seed: {**row, "image": view(_decode(row["path"]), crop_seed)},
+    ds = tf.data.Dataset.zip(rows, crop_seeds).map(
+        lambda row, crop_seed: {**row, "image": view(decode(row), crop_seed)},
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(lambda batch: {**batch, "image": _finish(batch["image"], augment, preprocess)})
-    ds = ds.map(lambda batch: _structure(batch, bool(label_columns), with_prompt))
+    ds = ds.map(lambda batch: _structure(batch, with_labels, with_prompt))
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
