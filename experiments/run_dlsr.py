@@ -22,6 +22,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tfagiqa import distribute, results  # noqa: E402
+from tfagiqa.catalogue import get_entry  # noqa: E402
 from tfagiqa.data import default_data_root, schema  # noqa: E402
 from tfagiqa.data.cache import FeatureCache  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
@@ -163,12 +164,11 @@ class Run:
         head.save(models / f"{re.sub(r'[^A-Za-z0-9_.=-]+', '-', name)}_fold{fold}.keras")
         if name in EXPORTED and not self.args.no_export:
             scorer = scoring_model(self.bank.backbone.model, head, target)
+            entry = get_entry("dlsr-perception" if target == schema.QUALITY else "dlsr-alignment")
             export_savedmodel(scorer, self.out / "savedmodels" / f"{name}_fold{fold}", {
-                "paper": "dlsr", "experiment": name, "fold": fold, "output": target,
-                "data": self.data.attrs["data"], "weights": self.bank.backbone.label,
-                "image_size": self.profile.image_size, "score_scale": "AGIQA-3K MOS, about [0, 5], higher is better",
-                "inputs": "images float32 [N,S,S,3] in [0,255]" + (", prompt string [N]" if target != "quality" else ""),
-            })
+                **entry.metadata(), "experiment": name, "fold": fold, "data": self.data.attrs["data"],
+                "weights": self.bank.backbone.label, "backbone": self.profile.backbone,
+                "image_size": self.profile.image_size})
 
     def subsets(self, fold_ids) -> None:
         """Tables IV and VII: one model per subset, 3 grouped folds inside each subset."""

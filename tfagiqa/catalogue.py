@@ -3,16 +3,20 @@
 A scorer is a Keras model with dict inputs ``{"images": float32 [N, S, S, 3] in [0, 255]}`` (plus
 ``"prompt": string [N]`` when ``needs_prompt``) and dict outputs ``{output_name: float32 [N]}``. Each method's
 module registers its entries with :func:`register`; builders never download anything.
+
+``create_scorer(name, weights=None)`` builds one: ``weights=None`` is random initialisation without any I/O;
+what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
-
-import keras
+from typing import TYPE_CHECKING, Callable
 
 from tfagiqa.errors import TfagiqaError
+
+if TYPE_CHECKING:  # the catalogue itself stays importable without TensorFlow
+    import keras
 
 
 @dataclass(frozen=True)
@@ -29,13 +33,23 @@ class ModelEntry:
     build: Callable[[str | None], keras.Model] = field(repr=False, compare=False)
     higher_is_better: bool = True
     description: str = ""
+    weights_help: str = "None (random initialisation, no I/O)"
+    provenance: Callable[[str | None], dict] | None = field(default=None, repr=False, compare=False)
+    views: dict = field(default_factory=dict, compare=False)  # fixed test-time views (export.ViewPolicy fields)
 
     def metadata(self) -> dict:
         """JSON-ready metadata (everything but the builder)."""
         return {"name": self.name, "paper": self.paper, "needs_prompt": self.needs_prompt,
                 "outputs": list(self.outputs), "input_size": self.input_size, "score_range": list(self.score_range),
                 "higher_is_better": self.higher_is_better, "label_scale": self.label_scale,
-                "description": self.description}
+                "description": self.description, "weights_help": self.weights_help,
+                "views": dict(self.views) or {"crop": "resize"}}
+
+    def weights_provenance(self, weights: str | None) -> dict:
+        """Where the weights of ``build(weights)`` come from (recorded beside every export)."""
+        if self.provenance is not None:
+            return self.provenance(weights)
+        return {"weights": "random" if weights is None else str(weights)}
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
@@ -61,6 +75,11 @@ def get_entry(name: str) -> ModelEntry:
     if name not in _REGISTRY:
         raise TfagiqaError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def create_scorer(name: str, weights: str | None = None) -> keras.Model:
+    """Build the scorer ``name`` (``weights=None``: random initialisation, nothing read or downloaded)."""
+    return get_entry(name).build(weights)
 
 
 def _load_entries() -> None:

@@ -7,10 +7,10 @@ import argparse
 import sys
 
 from tfagiqa import __version__
-from tfagiqa.cli import convert, datasets
+from tfagiqa.cli import convert, datasets, export, score
 from tfagiqa.errors import TfagiqaError
 
-COMMANDS = (datasets, convert)
+COMMANDS = (datasets, convert, export, score)
 
 
 def build_parser() -> argparse.ArgumentParser:

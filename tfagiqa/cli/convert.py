@@ -1,21 +1,29 @@
-"""``tfagiqa convert NAME --torch CKPT --out DIR``: official PyTorch checkpoints → Keras models."""
+"""``tfagiqa convert NAME --torch CKPT --out DIR``: official PyTorch checkpoints → Keras models.
+
+The converter modules (and so Keras and TensorFlow) are imported only when a conversion runs, which keeps
+``tfagiqa --help`` fast; ``tfagiqa convert NAME --help`` shows that converter's own options.
+"""
 
 from __future__ import annotations
 
+import argparse
 import importlib
-import importlib.util
 
 from tfagiqa.converters import CONVERTERS
 
 
 def register(sub) -> None:
-    """Add ``convert`` with one subcommand per converter module present."""
-    parser = sub.add_parser("convert", help="convert an official PyTorch checkpoint to Keras")
-    sub_parsers = parser.add_subparsers(dest="converter", required=True, metavar="NAME")
-    for name, module_name in CONVERTERS.items():
-        if importlib.util.find_spec(module_name) is None:
-            continue
-        module = importlib.import_module(module_name)
-        p = sub_parsers.add_parser(name, help=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(run=module.run)
+    """Add ``convert NAME [options]``; NAME's options are parsed by its module once it is imported."""
+    parser = sub.add_parser("convert", help="convert an official PyTorch checkpoint to Keras",
+                            description="Converters: " + ", ".join(CONVERTERS))
+    parser.add_argument("converter", choices=sorted(CONVERTERS), metavar="NAME", help=", ".join(sorted(CONVERTERS)))
+    parser.add_argument("options", nargs=argparse.REMAINDER, help="the converter's options (NAME --help lists them)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Import the chosen converter, parse its options and run it."""
+    module = importlib.import_module(CONVERTERS[args.converter])
+    parser = argparse.ArgumentParser(prog=f"tfagiqa convert {args.converter}", description=module.HELP)
+    module.add_arguments(parser)
+    return module.run(parser.parse_args(args.options))

@@ -123,7 +123,7 @@ def make_tfrecord_dataset(directory: str | Path, label_columns: Sequence[str] = 
     files = tf.data.Dataset.from_tensor_slices([str(Path(directory) / s) for s in manifest["shards"]])
     spec = _spec(manifest["labels"])
     rows = files.interleave(tf.data.TFRecordDataset, cycle_length=1).map(
-        lambda r: tf.io.parse_single_example(r, spec))
+        lambda r: tf.io.parse_single_example(r, spec), num_parallel_calls=tf.data.AUTOTUNE)
     if names is not None:
         keep = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
             tf.constant(list(names), tf.string), tf.ones(len(names), tf.int32)), default_value=0)

@@ -1,0 +1,68 @@
+"""``tfagiqa export --model NAME|KERAS_FILE [--weights W] --out DIR``: a SavedModel for TF Serving.
+
+The SavedModel decodes image bytes and resizes (fixed views) inside its graph, tokenises prompts inside its
+graph, and has the signatures ``serving_default`` (image_bytes [+ prompt]), ``score_images`` (uint8 images
+[+ prompt]) and ``score_views``; ``DIR/tfagiqa.json`` records the catalogue metadata and where the weights came
+from. It loads with plain ``tf.saved_model.load`` without tfagiqa installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tfagiqa.errors import TfagiqaError
+
+
+def register(sub) -> None:
+    """Add the ``export`` command."""
+    p = sub.add_parser("export", help="export a scorer as a SavedModel (decoding and tokenisation inside)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, help="a catalogue name (python -c 'import tfagiqa; print(tfagiqa.list_models())') or a scoring .keras file")
+    p.add_argument("--weights", default=None,
+                   help="weights for a catalogue name: none (default: random initialisation) or what the model accepts")
+    p.add_argument("--out", required=True, help="the SavedModel folder to write")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build or load the scorer, export it, and say what was written."""
+    from tfagiqa.export import ViewPolicy, export_savedmodel
+
+    model, metadata, policy = resolve(args.model, args.weights)
+    out = export_savedmodel(model, args.out, metadata, ViewPolicy.from_dict(policy))
+    print(f"wrote SavedModel {out} (signatures serving_default, score_images, score_views; "
+          f"outputs {', '.join(metadata['outputs'])}; weights={metadata['weights']})")
+    if metadata["weights"] == "random":
+        print("RANDOM weights: the exported scores test the code path; they do not measure quality.")
+    return 0
+
+
+def resolve(name: str, weights: str | None) -> tuple:
+    """(scoring Keras model, metadata for tfagiqa.json, view policy dict) for a catalogue name or a .keras file."""
+    weights = None if weights in (None, "none") else weights
+    path = Path(name)
+    if path.suffix == ".keras":
+        if weights is not None:
+            raise TfagiqaError("--weights applies to catalogue names; a .keras file carries its own weights")
+        if not path.is_file():
+            raise TfagiqaError(f"{path} not found")
+        import keras
+
+        import tfagiqa.layers  # noqa: F401  (custom layers of saved models)
+        from tfagiqa.export import describe
+
+        model = keras.saving.load_model(path)
+        if isinstance(model.input, dict) and "image_features" in model.input:
+            raise TfagiqaError(f"{path} is a head without its backbone; export it with "
+                               f"--model dlsr-perception|dlsr-alignment --weights {path}")
+        try:
+            info = describe(model)
+        except ValueError as exc:
+            raise TfagiqaError(str(exc)) from exc
+        return model, {"name": path.stem, "weights": str(path), **info}, {}
+    from tfagiqa.catalogue import create_scorer, get_entry
+
+    entry = get_entry(name)
+    metadata = {**entry.metadata(), **entry.weights_provenance(weights)}
+    return create_scorer(name, weights), metadata, entry.views
