@@ -11,6 +11,7 @@ whose experiments were not run still shows the paper's numbers, with "not run" a
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -125,23 +126,33 @@ def write_table(table: Table, sources: list, paper: pd.DataFrame, out: Path) -> 
     return [reports.write_text(out / f"dlsr_table{table.number}.md", body), *written]
 
 
-def dlsr_tables(ours: pd.DataFrame, paper: pd.DataFrame, out: Path) -> list[Path]:
+def dlsr_tables(ours: pd.DataFrame, paper_csv: Path, out: Path) -> list[Path]:
     """Every DLSR table, one section per results source (a single 'not run' section when there are no results)."""
+    paper = reports.read_paper(paper_csv)
     sources = reports.split_by_source(ours) or [(None, ours)]
     return [path for table in DLSR_TABLES for path in write_table(table, sources, paper, out)]
 
 
-PAPERS = {"dlsr": dlsr_tables}
+def _method_tables(module: str) -> Callable[[pd.DataFrame, Path, Path], list[Path]]:
+    """A paper whose tables live in ``tfagiqa.<module>.make_tables(results, out_dir, paper_csv)``."""
+    def tables(ours: pd.DataFrame, paper_csv: Path, out: Path) -> list[Path]:
+        return importlib.import_module(f"tfagiqa.{module}").make_tables(ours, out, paper_csv)
+
+    return tables
+
+
+PAPERS = {"dlsr": dlsr_tables, "ipiqa": _method_tables("reports_ipiqa"), "hypernet": _method_tables("reports_hypernet"),
+          "sfiqa": _method_tables("reports_sfiqa")}
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     results_path = Path(args.results or f"results/reproduced/{args.paper}/results.csv")
-    paper = reports.read_paper(args.paper_csv or ROOT / "results" / "paper" / f"{args.paper}.csv")
+    paper_csv = Path(args.paper_csv or ROOT / "results" / "paper" / f"{args.paper}.csv")
     if not results_path.exists():
         print(f"no results at {results_path}: tables show the paper's numbers and 'not run' for ours")
     ours = reports.load_results(results_path, args.paper)
-    for path in PAPERS[args.paper](ours, paper, Path(args.out)):
+    for path in PAPERS[args.paper](ours, paper_csv, Path(args.out)):
         print(f"wrote {path}")
     return 0
 
