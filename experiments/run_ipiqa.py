@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from tfagiqa import results  # noqa: E402
+from tfagiqa import distribute, results  # noqa: E402
 from tfagiqa.data import default_data_root, load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError, WeightsError  # noqa: E402
@@ -31,7 +31,6 @@ from tfagiqa.models import ipiqa, ipiqa_baselines  # noqa: E402
 from tfagiqa.protocols import ipiqa as protocol  # noqa: E402
 
 BASELINES = ("resnet50", "resnet50-imagenet", "clipscore")
-STRATEGIES = ("default", "mirrored", "multiworker", "tpu")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -52,7 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--selection", default="both", choices=["test", "val", "both"],
                    help="test: best test epoch as the code (+ last epoch); val: the validation-selected run")
-    p.add_argument("--strategy", default="default", choices=STRATEGIES, help="only 'default' is implemented here")
+    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
+    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
     p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
     p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
@@ -71,9 +72,8 @@ class Run:
     """One invocation: data, splits, the starting weights, and a result row per split, output and selection."""
 
     def __init__(self, args: argparse.Namespace):
-        if args.strategy != "default":
-            raise TfagiqaError(f"--strategy {args.strategy} is not implemented for IP-IQA yet; use --strategy default")
         self.args = args
+        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
         self.data = load_dataset(args.dataset, args.data_root, synthetic=args.synthetic)
         self.kind = self.data.attrs["data"]
         name = args.profile if args.profile != "auto" else ("paper" if self.kind == "real" else "smoke")
@@ -169,7 +169,7 @@ class Run:
                 weights=self.weights_label, split=tag, split_index=index, seed=self.args.seed, selection=selection,
                 profile=self.profile.name)
             baseline = bool(self.args.baseline)
-            row.update(target=target, subset="all", backbone=self.encoder_tag(),
+            row.update(**distribute.describe(self.strategy), target=target, subset="all", backbone=self.encoder_tag(),
                        head="linear" if baseline else self.config.head,
                        qa_token="off" if baseline or not self.config.use_qa else self.config.qa_token,
                        prompt=self.args.baseline == "clipscore" or (not baseline and self.config.use_prompt),
@@ -192,14 +192,15 @@ class Run:
             seed = self.args.seed + index
             if self.args.selection in ("test", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
-                                                with_validation=False, desc=f"split {index}")
+                                                with_validation=False, desc=f"split {index}", strategy=self.strategy)
                 for selection in ("best_test_sum", "last_epoch"):
                     self.record(name, index, selection, *outcome.pick(selection), outcome.n_train, outcome.n_test)
                 if index == 1:
                     self.save_last(outcome.model)
             if self.args.selection in ("val", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
-                                                with_validation=True, desc=f"split {index} (val-selected)")
+                                                with_validation=True, desc=f"split {index} (val-selected)",
+                                                strategy=self.strategy)
                 self.record(name, index, "best_val_sum", *outcome.pick("best_val_sum"), outcome.n_train, outcome.n_test)
 
     def clipscore(self, name: str, index: int, side) -> None:

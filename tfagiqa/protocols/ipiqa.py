@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import metrics
+from tfagiqa import distribute, metrics
 from tfagiqa.backbones import clip_resnet, clip_text
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig
 from tfagiqa.backbones.clip_text import CLIPTextConfig
@@ -106,10 +106,11 @@ def prompt_lookup(prompts, tokenize: Callable[[list[str]], np.ndarray]) -> Calla
 
 
 def dataset(df: pd.DataFrame, labels: tuple[str, ...], profile: Profile, lookup, *, train: bool,
-            seed: int) -> tf.data.Dataset:
+            seed: int, replicas: int = 1) -> tf.data.Dataset:
     """Batches of ({"images", "token_ids"}, labels) (no ids when ``lookup`` is None): resized, flipped when
-    training (last partial batch dropped)."""
-    ds = make_dataset(df, labels, image_size=profile.image_size, crop="resize", batch_size=profile.batch_size,
+    training (last partial batch dropped); the batch is ``profile.batch_size`` per replica."""
+    ds = make_dataset(df, labels, image_size=profile.image_size, crop="resize",
+                      batch_size=profile.batch_size * replicas,
                       augment=augmentation(flip=True, seed=seed) if train else None, shuffle=train, seed=seed,
                       with_prompt=True, drop_remainder=train and len(df) >= profile.batch_size)
     if lookup is None:
@@ -151,16 +152,21 @@ class RepeatOutcome:
 
 
 def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Series, labels: tuple[str, ...],
-                 profile: Profile, lookup, seed: int, with_validation: bool, desc: str = "") -> RepeatOutcome:
-    """Train a fresh model on one split, evaluating every epoch on test (and on the carved validation groups)."""
+                 profile: Profile, lookup, seed: int, with_validation: bool, desc: str = "",
+                 strategy: tf.distribute.Strategy | None = None) -> RepeatOutcome:
+    """Train a fresh model on one split, evaluating every epoch on test (and on the carved validation groups);
+    under a distribution strategy the model and optimiser are built in its scope."""
+    strategy = strategy or tf.distribute.get_strategy()
     if with_validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
     train, test = df[side == splits.TRAIN], df[side == splits.TEST]
     val = df[side == splits.VAL] if with_validation else None
     keras.utils.set_random_seed(seed)
-    model = build()
-    model.compile(optimizer=optimizer(profile), loss="mean_squared_error")
-    train_ds = dataset(train, labels, profile, lookup, train=True, seed=seed)
+    with strategy.scope():
+        model = build()
+        model.compile(optimizer=optimizer(profile), loss="mean_squared_error")
+    train_ds = distribute.shard(dataset(train, labels, profile, lookup, train=True, seed=seed,
+                                        replicas=strategy.num_replicas_in_sync), "data")
     evals = {"test": (test, dataset(test, labels, profile, lookup, train=False, seed=seed))}
     if val is not None:
         evals["val"] = (val, dataset(val, labels, profile, lookup, train=False, seed=seed))
