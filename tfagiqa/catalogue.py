@@ -85,4 +85,5 @@ def create_scorer(name: str, weights: str | None = None) -> keras.Model:
 def _load_entries() -> None:
     """Import the modules that register entries (kept lazy so importing the catalogue stays cheap)."""
     import tfagiqa.models.dlsr_scorers  # noqa: F401
+    import tfagiqa.models.hypernet_scorers  # noqa: F401
     import tfagiqa.models.ipiqa_scorers  # noqa: F401

@@ -1,0 +1,190 @@
+"""Hypernet-based AGI assessment (Huang) on HyperIQA: quality, authenticity, both, alignment variants, hybrid.
+
+    python experiments/run_hypernet.py --dataset aigciqa2023                 # Table II: quality, authenticity, both
+    python experiments/run_hypernet.py --dataset agiqa3k                     # §III-A: quality
+    python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant image   # Table IV
+    python experiments/run_hypernet.py --dataset aigciqa2023 --target hybrid                  # Table VIII
+
+Without the real dataset under the data root it runs on the synthetic stand-in in the same layout (smoke
+profile: a width-reduced ResNet, small crops, few crops and epochs) and says so in a banner and in every row.
+Rows are appended to ``<out>/results.csv`` (tables keep the latest row of a rerun); the final network of the
+first split of each experiment goes to ``<out>/models/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from tfagiqa import distribute, results  # noqa: E402
+from tfagiqa.data import DIRNAMES, default_data_root, load_dataset, schema  # noqa: E402
+from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
+from tfagiqa.errors import TfagiqaError  # noqa: E402
+from tfagiqa.models import hypernet  # noqa: E402
+from tfagiqa.protocols import hypernet as protocol  # noqa: E402
+from tfagiqa.text.embedders import embed_prompts  # noqa: E402
+
+TARGETS = ("quality", "authenticity", "alignment", "both", "hybrid")
+VARIANTS = ("image", "text", "semantics")
+DEFAULT_TARGETS = {"aigciqa2023": ("quality", "authenticity", "both"), "agiqa3k": ("quality",),
+                   "agiqa1k": ("quality",), "aigiqa20k": ("quality",)}
+SELECTIONS = {"test": ("best_test_srcc", "last_epoch"), "val": ("best_val_srcc",)}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="aigciqa2023", choices=sorted(DIRNAMES))
+    p.add_argument("--target", default=None, choices=TARGETS,
+                   help="what to predict (default: the paper's experiments on the dataset; Table II on AIGCIQA2023)")
+    p.add_argument("--variant", default="image", choices=VARIANTS,
+                   help="alignment model: image-based hypernet (Table IV), text-based (V), image semantics (App. A)")
+    p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper", "test"],
+                   help="auto: paper on real data, smoke on synthetic")
+    p.add_argument("--weights", default="auto", help="ResNet-50 weights: auto | imagenet | none | PATH to torchvision's "
+                   "resnet50-19c8e357.pth")
+    p.add_argument("--schedule", default="official", choices=protocol.SCHEDULES,
+                   help="official: the reference code incl. its bug (hyper network frozen after epoch 1); "
+                        "fixed: both parameter groups trained all epochs")
+    p.add_argument("--selection", default="both", choices=["test", "val", "both"],
+                   help="test: best-test-SRCC epoch (official) and last epoch; val: a separate run with a 10%% "
+                        "validation carve-out choosing the epoch; both: the two")
+    p.add_argument("--loss", default="l1", choices=hypernet.LOSSES,
+                   help="l1 (HyperIQA), rank (ImageReward), rank+score (ImageReward + bounded Appendix C)")
+    p.add_argument("--text-embedder", default="tfidf",
+                   help="prompt embedder for text inputs: tfidf | keras-hub:PRESET_DIR | blip (not available)")
+    p.add_argument("--repeats", type=int, default=None, help="grouped 80/20 splits (default: the profile's; paper 10)")
+    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
+    p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
+    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
+    p.add_argument("--out", default="results/reproduced/hypernet", help="results and models go here")
+    p.add_argument("--no-save", action="store_true", help="do not save trained networks")
+    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
+                   help="only 'default' is supported by this protocol's custom training loop for now")
+    return p.parse_args(argv)
+
+
+class Run:
+    """One invocation: data, profile, prompt table, provenance; each training run adds its result rows."""
+
+    def __init__(self, args: argparse.Namespace):
+        if args.strategy != "default":
+            raise TfagiqaError("run_hypernet.py supports --strategy default only (its two-optimiser loop is not "
+                               "distributed yet)")
+        self.args = args
+        self.data = load_dataset(args.dataset, args.data_root, synthetic=args.synthetic)
+        kind = self.data.attrs["data"]
+        name = args.profile if args.profile != "auto" else ("paper" if kind == "real" else "smoke")
+        base = protocol.PROFILES[name]
+        self.profile = replace(base, epochs=args.epochs or base.epochs, repeats=args.repeats or base.repeats)
+        root = Path(args.data_root or default_data_root())
+        self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, root)
+        targets = DEFAULT_TARGETS[args.dataset] if args.target is None else (args.target,)
+        self.experiments = [hypernet.experiment(t, args.variant, args.dataset) for t in targets]
+        self.prompts, self.table, self.embedder = [], None, ""
+        if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
+            self.prompts = sorted(self.data[schema.PROMPT].astype(str).unique())
+            self.table, self.embedder = embed_prompts(self.prompts, args.text_embedder)
+        self.out = Path(args.out)
+        self.results_path = self.out / "results.csv"
+        self.rows: list[dict] = []
+        self.banner()
+
+    def banner(self) -> None:
+        kind = self.data.attrs["data"]
+        lines = [f"Hypernet AGIQA (HyperIQA) on {self.args.dataset} ({len(self.data)} images, {kind.upper()} data)",
+                 self.profile.describe(),
+                 f"experiments: {', '.join(e.name for e in self.experiments)}; schedule {self.args.schedule}; "
+                 f"loss {self.args.loss}; weights={self.weights}" + (f"; text embedder {self.embedder}" if self.embedder else "")]
+        if kind == "synthetic":
+            lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
+        if self.profile.tiny:
+            lines.append("SMOKE network: width-reduced ResNet and small target net, not HyperIQA's sizes.")
+        if self.weights == "random":
+            lines.append("RANDOM backbone weights: not ImageNet features.")
+        width = max(map(len, lines)) + 4
+        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+
+    def setting(self, exp: hypernet.Experiment) -> protocol.Setting:
+        labels = tuple(protocol.label_for(self.data, o) for o in exp.outputs)
+        text_dim = self.table.shape[1] if self.table is not None else 0
+        config = self.profile.config(outputs=exp.outputs, hyper_input=exp.hyper_input,
+                                     target_input=exp.target_input,
+                                     text_dim=text_dim if exp.target_input != "lda" or exp.hyper_input != "image" else 0)
+        return protocol.Setting(exp, labels, config)
+
+    def run(self) -> None:
+        split_of = protocol.grouped_splits(self.data, self.profile.repeats)
+        runs = [False, True] if self.args.selection == "both" else [self.args.selection == "val"]
+        for exp in self.experiments:
+            setting = self.setting(exp)
+            for index, side in split_of.items():
+                for validation in runs:
+                    print(f"  {exp.name}: split {index}/{len(split_of)}"
+                          f"{' (validation carve-out)' if validation else ''}", flush=True)
+                    outcome = protocol.run_split(
+                        self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
+                        self.prompts, self.table, validation=validation, loss=self.args.loss,
+                        backbone_weights=self.weights_path)
+                    self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
+                    if index == 1 and not validation and not self.args.no_save:
+                        (self.out / "models").mkdir(parents=True, exist_ok=True)
+                        outcome.model.save(self.out / "models" / f"{self.args.dataset}_{exp.name}_split1.keras")
+
+    def record(self, setting: protocol.Setting, index: int, outcome: protocol.RunResult, selections) -> None:
+        rows = []
+        for selection in selections:
+            epoch = outcome.pick(selection)
+            for output, label, m in zip(setting.experiment.outputs, setting.labels, outcome.test_metrics(epoch)):
+                row = results.provenance(
+                    paper="hypernet", experiment=setting.experiment.name, dataset=self.args.dataset,
+                    data=self.data.attrs["data"], weights=self.weights, split=protocol.split_name(self.profile.repeats),
+                    split_index=index, seed=self.args.seed, selection=selection, profile=self.profile.name)
+                row.update(target=output, subset=f"{self.args.dataset}:{output}", label=label,
+                           schedule=self.args.schedule, loss=self.args.loss,
+                           variant=self.args.variant if output == "alignment" or setting.experiment.name == "hybrid" else "",
+                           text_embedder=self.embedder if setting.config.needs_text else "",
+                           backbone="resnet50" if not self.profile.tiny else "resnet-w8-b1111-tiny",
+                           crop=self.profile.crop, train_crops=self.profile.train_crops,
+                           test_crops=self.profile.test_crops, epochs=self.profile.epochs, epoch=epoch + 1,
+                           lr=self.profile.lr, n_train=outcome.n_train, n_test=len(outcome.test), strategy="default", replicas=1,
+                           **{k: v for k, v in m.items()})
+                rows.append(row)
+                print(f"    {setting.experiment.name:<20} {output:<13} {selection:<15} epoch {epoch + 1:>2}  "
+                      f"SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  [{self.data.attrs['data']}, weights={self.weights}]",
+                      flush=True)
+        results.append_rows(self.results_path, rows)
+        self.rows += rows
+
+    def summary(self) -> None:
+        table = pd.DataFrame(self.rows)
+        print(f"\nSummary: median over {self.profile.repeats} split(s) (HyperIQA's aggregate)")
+        for (experiment, target, selection), rows in table.groupby(["experiment", "target", "selection"], sort=False):
+            print(f"  {experiment:<20} {target:<13} {selection:<15} SRCC {np.median(rows['srcc']):.4f}  "
+                  f"PLCC {np.median(rows['plcc']):.4f}")
+        print(f"\nresults: {self.results_path}  ({self.data.attrs['data']} data, weights={self.weights})")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        with surface_data_errors():
+            run = Run(args)
+            run.run()
+            run.summary()
+    except TfagiqaError as exc:
+        print(f"run_hypernet: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""HyperIQA / Hypernet AGIQA: per-sample target weights, serialisation, schedules, losses, scorer, learning."""
+
+import importlib.util
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfagiqa.models import hypernet
+from tfagiqa.protocols import hypernet as protocol
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = hypernet.tiny(image_size=32)
+
+
+def images(n, size=32, seed=0):
+    return np.random.RandomState(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
+
+
+def test_target_weights_are_generated_per_image():
+    model = hypernet.hypernet_model(TINY)
+    hyper = keras.Model(model.input, model.get_layer("hyper").output)
+    x = images(2)
+    w1, b1 = (np.asarray(t) for t in hyper({"image": x})[:2])
+    assert w1.shape == (2, 16, 32) and b1.shape == (2, 16)
+    assert np.abs(w1[0] - w1[1]).max() > 1e-4  # a hypernetwork, not one shared head
+    same = np.asarray(hyper({"image": np.stack([x[0], x[0]])})[0])
+    np.testing.assert_allclose(same[0], same[1], atol=1e-6)
+
+
+def test_target_network_is_the_per_sample_mlp():
+    rng = np.random.RandomState(1)
+    sizes = (5, 4, 3, 1)
+    params = []
+    for f_in, f_out in zip(sizes[:-1], sizes[1:]):
+        params += [rng.normal(size=(2, f_out, f_in)).astype("float32"), rng.normal(size=(2, f_out)).astype("float32")]
+    x = rng.normal(size=(2, 5)).astype("float32")
+    got = np.asarray(hypernet.TargetNetwork()([x, *params]))
+    for b in range(2):
+        q = x[b]
+        for k in range(3):
+            q = params[2 * k][b] @ q + params[2 * k + 1][b]
+            q = 1 / (1 + np.exp(-q)) if k < 2 else q
+        np.testing.assert_allclose(got[b], q, rtol=1e-5)
+
+
+def test_generator_reads_nchw_memory_like_the_official_view():
+    layer = hypernet.HyperNetwork(feature_size=2, hyper_channels=4, target_sizes=(4, 2, 2, 2, 2), conv_channels=(8, 8))
+    x = np.random.RandomState(2).normal(size=(1, 2, 2, 6)).astype("float32")
+    w1 = np.asarray(layer(x)[0])
+    conv_map = np.asarray(layer.weight_convs[0](layer.convs[2](layer.convs[1](layer.convs[0](x)))))  # [1, 2, 2, 2]
+    np.testing.assert_allclose(w1[0], conv_map[0].transpose(2, 0, 1).reshape(2, 4), rtol=1e-6)
+
+
+@pytest.mark.parametrize("target,variant", [("quality", "image"), ("hybrid", "image"), ("alignment", "text")])
+def test_keras_round_trip(tmp_path, target, variant):
+    exp = hypernet.experiment(target, variant, "aigciqa2023")
+    prompts = ["a red cube", "two blue balls"]
+    config = hypernet.tiny(image_size=32, outputs=exp.outputs, hyper_input=exp.hyper_input,
+                           target_input=exp.target_input, text_dim=3 if target != "quality" else 0)
+    model = hypernet.hypernet_model(config, prompts=prompts if config.needs_text else ())
+    if config.needs_text:
+        hypernet.set_prompt_table(model, np.arange(6, dtype="float32").reshape(2, 3))
+    x = {"image": images(3), "prompt": np.array(prompts + ["unseen"])}
+    x = {k: v for k, v in x.items() if k in model.input}
+    before = np.asarray(model(x))
+    assert before.shape == (3, len(exp.outputs))
+    model.save(tmp_path / "m.keras")
+    after = np.asarray(keras.saving.load_model(tmp_path / "m.keras")(x))
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+
+def test_schedules():
+    assert protocol.learning_rates(0, "official") == protocol.learning_rates(0, "fixed") == (2e-5, 2e-4)
+    assert all(protocol.learning_rates(t, "official") == (2e-5, None) for t in range(1, 16))
+    fixed = [protocol.learning_rates(t, "fixed")[1] for t in range(16)]
+    np.testing.assert_allclose(fixed[:7], [2e-4] * 7)  # made after epochs 0..5: 2e-5 / 10^0 × 10
+    np.testing.assert_allclose(fixed[7:10], [2e-5] * 3)  # after epochs 6..8: 2e-6 × 10
+    np.testing.assert_allclose(fixed[10:13], [2e-6] * 3)  # after epoch 9..11: ratio 1 (t > 8), 2e-6
+    np.testing.assert_allclose(fixed[13:], [2e-7] * 3)
+    assert all(protocol.learning_rates(t, s)[0] == 2e-5 for t in range(16) for s in protocol.SCHEDULES)
+
+
+@pytest.mark.parametrize("schedule", protocol.SCHEDULES)
+def test_official_schedule_freezes_the_hyper_network_after_epoch_one(schedule):
+    keras.utils.set_random_seed(0)
+    model = hypernet.hypernet_model(TINY)
+    trainer = protocol.Trainer(model, lr=1e-3)
+    data = tf.data.Dataset.from_tensor_slices(({"image": images(8)}, np.linspace(0, 5, 8)[:, None].astype("float32"))).batch(4)
+
+    def snapshot(variables):
+        return [np.array(v) for v in variables]
+
+    for epoch in range(2):
+        hyper_before, res_before = snapshot(trainer.hyper_vars), snapshot(trainer.backbone_vars)
+        trainer.start_epoch(*protocol.learning_rates(epoch, schedule, 1e-3))
+        trainer.train_epoch(data)
+        hyper_moved = any(np.abs(a - np.array(v)).max() > 0 for a, v in zip(hyper_before, trainer.hyper_vars))
+        res_moved = any(np.abs(a - np.array(v)).max() > 0 for a, v in zip(res_before, trainer.backbone_vars))
+        assert res_moved
+        assert hyper_moved == (epoch == 0 or schedule == "fixed")
+
+
+def test_parameter_groups_follow_the_official_split():
+    model = hypernet.hypernet_model(TINY)
+    backbone, hyper = hypernet.parameter_groups(model)
+    names_b = {v.path.split("/")[0] for v in backbone}
+    names_h = {v.path.split("/")[0] for v in hyper}
+    assert {"res_lda1", "res_lda4"} <= names_b and names_h == {"hyper"}
+    assert len(backbone) + len(hyper) == len(model.trainable_variables)
+
+
+def test_losses():
+    y = tf.constant([[1.0], [2.0], [3.0]])
+    assert float(hypernet.score_loss(y, y)) == pytest.approx(0.0, abs=1e-6)
+    assert float(hypernet.score_loss(y, y + 0.5)) > 0 and float(hypernet.score_loss(y, y - 0.5)) > 0
+    literal = lambda f: float(tf.reduce_mean(tf.nn.softplus(-(f - y))))  # −log σ(f − s): keeps falling
+    assert literal(y + 100.0) < literal(y + 10.0) < literal(y)
+    right, wrong = tf.constant([[0.0], [1.0], [2.0]]), tf.constant([[2.0], [1.0], [0.0]])
+    assert float(hypernet.rank_loss(y, right)) < np.log(2) < float(hypernet.rank_loss(y, wrong))
+    groups = tf.constant([0, 1, 2])
+    assert float(hypernet.rank_loss(y, wrong, groups)) == 0.0  # no pair shares a prompt
+
+
+def test_scorer_and_its_fixed_views():
+    """The catalogue scorer normalises inside; the export's view policy averages the fixed 2×2 grid crops."""
+    from tfagiqa.export import ViewPolicy, image_views, view_scorer
+    from tfagiqa.models.hypernet_scorers import VIEWS, scoring_model
+
+    assert VIEWS == {"crop": "fixed_crops", "n_crops": 25, "resize_to": 512}
+    crop_model = hypernet.hypernet_model(TINY, normalise=False)
+    scorer = scoring_model(crop_model)
+    x = images(2, 48)
+    views = image_views(x, 32, ViewPolicy("fixed_crops", 4))
+    score = np.asarray(view_scorer(scorer)(views)["quality"])
+    crops = np.asarray(views).reshape(-1, 32, 32, 3)
+    np.testing.assert_array_equal(crops[3], x[0, 16:48, 16:48])  # crop 4 of image 1: bottom-right corner
+    normalised = (crops / 255.0 - np.array(hypernet.IMAGENET_MEAN)) / np.array(hypernet.IMAGENET_STD)
+    per_crop = np.asarray(crop_model({"image": normalised.astype("float32")}))[:, 0]
+    np.testing.assert_allclose(score, per_crop.reshape(2, 4).mean(1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(score, np.asarray(view_scorer(scorer)(views)["quality"]))
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tiny_run_learns_on_synthetic_data(tmp_path):
+    """run_hypernet.py end to end (test profile, one split): tagged rows, and SRCC far above chance."""
+    script = load_script("run_hypernet")
+    assert script.main(["--dataset", "aigciqa2023", "--target", "quality", "--profile", "test", "--epochs", "6",
+                        "--selection", "test", "--schedule", "fixed", "--data-root", str(tmp_path / "data"),
+                        "--out", str(tmp_path / "out"), "--no-save"]) == 0
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(rows["selection"]) == {"best_test_srcc", "last_epoch"}
+    assert (rows["data"] == "synthetic").all() and (rows["weights"] == "random").all()
+    assert (rows["paper"] == "hypernet").all() and (rows["schedule"] == "fixed").all()
+    best = rows[rows["selection"] == "best_test_srcc"].iloc[0]
+    assert best["srcc"] > 0.4, rows[["selection", "epoch", "srcc"]]
+
+
+def test_prompt_embedders(tmp_path):
+    """The TF-IDF baseline and a (tiny, local) keras-hub preset; BLIP is refused with a message."""
+    import keras_hub
+
+    from tfagiqa.errors import WeightsError
+    from tfagiqa.text.embedders import embed_prompts
+
+    prompts = ["a red cube", "blue ball", "a red cube"]
+    tfidf, label = embed_prompts(prompts)
+    assert label == "tfidf" and tfidf.shape[0] == 3
+    np.testing.assert_allclose(tfidf[0], tfidf[2])
+    assert np.abs(tfidf[0] - tfidf[1]).max() > 0
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "cube", "blue", "ball"]
+    keras_hub.models.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=8,
+                                  intermediate_dim=16, max_sequence_length=16).save_to_preset(tmp_path)
+    keras_hub.models.BertTextClassifierPreprocessor(keras_hub.models.BertTokenizer(vocabulary=vocab),
+                                                    sequence_length=8).save_to_preset(tmp_path)
+    hub, label = embed_prompts(prompts, f"keras-hub:{tmp_path}")
+    assert hub.shape == (3, 8) and label == f"keras-hub:{tmp_path}"
+    np.testing.assert_allclose(hub[0], hub[2], atol=1e-6)
+    with pytest.raises(WeightsError, match="BLIP"):
+        embed_prompts(prompts, "blip")
+
+
+def test_weights_resolution_and_refusals(tmp_path):
+    from tfagiqa.errors import WeightsError
+
+    smoke, paper = protocol.PROFILES["smoke"], protocol.PROFILES["paper"]
+    assert protocol.resolve_weights("auto", smoke, tmp_path) == (None, "random")
+    assert protocol.resolve_weights("none", paper, tmp_path) == (None, "random")
+    with pytest.raises(WeightsError, match="width-reduced"):
+        protocol.resolve_weights("imagenet", smoke, tmp_path)
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "weights" / protocol.TORCHVISION_RESNET50).write_bytes(b"")
+    assert protocol.resolve_weights("imagenet", paper, tmp_path)[1] == "imagenet"
+    script = load_script("run_hypernet")
+    assert script.main(["--strategy", "mirrored", "--data-root", str(tmp_path)]) == 2
