@@ -68,7 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default="results/reproduced/hypernet", help="results and models go here")
     p.add_argument("--no-save", action="store_true", help="do not save trained networks")
     p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
-                   help="only 'default' is supported by this protocol's custom training loop for now")
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
+    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
     return p.parse_args(argv)
 
 
@@ -76,10 +77,8 @@ class Run:
     """One invocation: data, profile, prompt table, provenance; each training run adds its result rows."""
 
     def __init__(self, args: argparse.Namespace):
-        if args.strategy != "default":
-            raise TfagiqaError("run_hypernet.py supports --strategy default only (its two-optimiser loop is not "
-                               "distributed yet)")
         self.args = args
+        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
         self.data = load_dataset(args.dataset, args.data_root, synthetic=args.synthetic)
         kind = self.data.attrs["data"]
         name = args.profile if args.profile != "auto" else ("paper" if kind == "real" else "smoke")
@@ -133,7 +132,7 @@ class Run:
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.prompts, self.table, validation=validation, loss=self.args.loss,
-                        backbone_weights=self.weights_path)
+                        backbone_weights=self.weights_path, strategy=self.strategy)
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
                         (self.out / "models").mkdir(parents=True, exist_ok=True)
@@ -155,7 +154,7 @@ class Run:
                            backbone="resnet50" if not self.profile.tiny else "resnet-w8-b1111-tiny",
                            crop=self.profile.crop, train_crops=self.profile.train_crops,
                            test_crops=self.profile.test_crops, epochs=self.profile.epochs, epoch=epoch + 1,
-                           lr=self.profile.lr, n_train=outcome.n_train, n_test=len(outcome.test), strategy="default", replicas=1,
+                           lr=self.profile.lr, n_train=outcome.n_train, n_test=len(outcome.test), **distribute.describe(self.strategy),
                            **{k: v for k, v in m.items()})
                 rows.append(row)
                 print(f"    {setting.experiment.name:<20} {output:<13} {selection:<15} epoch {epoch + 1:>2}  "

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import metrics
+from tfagiqa import distribute, metrics
 from tfagiqa.data import schema, splits
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError, WeightsError
@@ -92,15 +92,23 @@ def learning_rates(epoch: int, schedule: str, lr: float = LR, ratio: float = LR_
 
 
 class Trainer:
-    """Two Adam optimisers (backbone group, hyper group) with coupled weight decay and per-epoch reset."""
+    """Two Adam optimisers (backbone group, hyper group) with coupled weight decay and per-epoch reset.
 
-    def __init__(self, model: keras.Model, loss: str = "l1", weight_decay: float = WEIGHT_DECAY, lr: float = LR):
+    Under a tf.distribute strategy (the model built in its scope) each replica takes its share of the global
+    batch; its loss and weight-decay term are divided by the number of replicas, so the gradients summed
+    across replicas equal one device's gradient on the whole batch.
+    """
+
+    def __init__(self, model: keras.Model, loss: str = "l1", weight_decay: float = WEIGHT_DECAY, lr: float = LR,
+                 strategy: tf.distribute.Strategy | None = None):
         self.model, self.loss, self.weight_decay = model, loss, weight_decay
+        self.strategy = strategy or tf.distribute.get_strategy()
         self.backbone_vars, self.hyper_vars = hypernet.parameter_groups(model)
-        self.optimizers = (keras.optimizers.Adam(lr, epsilon=ADAM_EPSILON),
-                           keras.optimizers.Adam(lr * LR_RATIO, epsilon=ADAM_EPSILON))
-        self.optimizers[0].build(self.backbone_vars)
-        self.optimizers[1].build(self.hyper_vars)
+        with self.strategy.scope():
+            self.optimizers = (keras.optimizers.Adam(lr, epsilon=ADAM_EPSILON),
+                               keras.optimizers.Adam(lr * LR_RATIO, epsilon=ADAM_EPSILON))
+            self.optimizers[0].build(self.backbone_vars)
+            self.optimizers[1].build(self.hyper_vars)
         self._steps = {True: tf.function(lambda x, y: self._step(x, y, True)),
                        False: tf.function(lambda x, y: self._step(x, y, False))}
 
@@ -113,11 +121,15 @@ class Trainer:
         self.train_hyper = hyper_lr is not None
 
     def _step(self, x, y, train_hyper: bool):
+        return self.strategy.reduce("SUM", self.strategy.run(self._replica_step, args=(x, y, train_hyper)), axis=None)
+
+    def _replica_step(self, x, y, train_hyper: bool):
+        replicas = self.strategy.num_replicas_in_sync
         variables = self.backbone_vars + (self.hyper_vars if train_hyper else [])
         with tf.GradientTape() as tape:
-            loss = hypernet.total_loss(self.loss, y, self.model(x, training=True))
+            loss = hypernet.total_loss(self.loss, y, self.model(x, training=True)) / replicas
         grads = tape.gradient(loss, variables)
-        grads = [g + self.weight_decay * v for g, v in zip(grads, variables)]
+        grads = [g + self.weight_decay / replicas * v for g, v in zip(grads, variables)]
         n = len(self.backbone_vars)
         self.optimizers[0].apply(grads[:n], self.backbone_vars)
         if train_hyper:
@@ -126,7 +138,8 @@ class Trainer:
 
     def train_epoch(self, dataset: tf.data.Dataset) -> float:
         """One pass; the mean training loss."""
-        losses = [float(self._steps[self.train_hyper](x, y)) for x, y in dataset]
+        distributed = self.strategy.experimental_distribute_dataset(dataset)
+        losses = [float(self._steps[self.train_hyper](x, y)) for x, y in distributed]
         return float(np.mean(losses))
 
 
@@ -273,16 +286,20 @@ class RunResult:
 
 def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Profile, schedule: str, seed: int,
               prompts: list[str], table: np.ndarray | None, validation: bool = False, loss: str = "l1",
-              backbone_weights: Path | None = None, log=print) -> RunResult:
+              backbone_weights: Path | None = None, log=print,
+              strategy: tf.distribute.Strategy | None = None) -> RunResult:
     """Train on one split's training groups (minus a validation carve-out when ``validation``) and evaluate the
     test groups (and validation groups) after every epoch."""
     if validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
     train, val, test = (df[side == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
-    model = build_model(setting, prompts, table, seed, backbone_weights)
-    trainer = Trainer(model, loss, lr=profile.lr)
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        model = build_model(setting, prompts, table, seed, backbone_weights)
+    trainer = Trainer(model, loss, lr=profile.lr, strategy=strategy)
     needs_text = setting.config.needs_text
-    train_ds = _train_inputs(model, train_data(train, setting, profile, seed), needs_text)
+    global_profile = replace(profile, batch_size=distribute.global_batch_size(profile.batch_size, strategy))
+    train_ds = _train_inputs(model, train_data(train, setting, global_profile, seed), needs_text)
     evals = {"test": (test, test_data(test, setting, profile))}
     if validation:
         evals["val"] = (val, test_data(val, setting, profile))
