@@ -63,7 +63,14 @@ def dlsr_figures(ours: pd.DataFrame, paper: pd.DataFrame, out: Path) -> list[Pat
     return written
 
 
-PAPERS = {"dlsr": dlsr_figures}
+def sfiqa_figures(ours: pd.DataFrame, paper: pd.DataFrame, out: Path) -> list[Path]:
+    """SF-IQA Fig. 3-4: MOS and generator distributions of the AIGIQA-20K split (from the data, not results)."""
+    from tfagiqa.reports_sfiqa import split_figures
+
+    return split_figures(out)
+
+
+PAPERS = {"dlsr": dlsr_figures, "sfiqa": sfiqa_figures}
 
 
 def main(argv=None) -> int:

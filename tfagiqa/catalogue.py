@@ -87,3 +87,4 @@ def _load_entries() -> None:
     import tfagiqa.models.dlsr_scorers  # noqa: F401
     import tfagiqa.models.hypernet_scorers  # noqa: F401
     import tfagiqa.models.ipiqa_scorers  # noqa: F401
+    import tfagiqa.models.sfiqa_scorers  # noqa: F401

@@ -1,0 +1,232 @@
+"""SF-IQA (Yu et al., CVPRW 2024) end to end: NR-IQA pre-training, the quality and similarity branches, score fusion.
+
+    python experiments/run_sfiqa.py --dataset agiqa3k                      # Table 1 rows + the fusion block
+    python experiments/run_sfiqa.py --dataset aigiqa20k --ablation all     # Tables 2-4 on the custom split
+
+Without the real datasets under the data root it runs on the synthetic stand-ins in the same layouts, and
+``--profile smoke`` (the default then) uses a tiny SwinV2 and a tiny CLIP: the banner and every result row say so.
+Results go to ``<out>/results.csv``, trained models to ``<out>/models/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tfagiqa import distribute, results  # noqa: E402
+from tfagiqa.data import default_data_root, schema  # noqa: E402
+from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
+from tfagiqa.errors import TfagiqaError  # noqa: E402
+from tfagiqa.protocols import sfiqa as protocol  # noqa: E402
+
+TARGETS = ("quality", "similarity", "overall")
+ABLATIONS = ("isfe", "similarity")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="agiqa3k", choices=["agiqa3k", "aigiqa20k"])
+    p.add_argument("--target", default="all", choices=[*TARGETS, "all"],
+                   help="quality / similarity: Table 1's SF-IQA(quality|similarity) rows (on AIGIQA-20K: the branch "
+                        "alone); overall: both branches + score fusion (Table 2); all: every one (AIGIQA-20K: overall)")
+    p.add_argument("--ablation", default="none", choices=["none", *ABLATIONS, "all"],
+                   help="isfe: Table 3's detached image semantic features; similarity: Table 4's cross-attention")
+    p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper"],
+                   help="auto: paper on real data, smoke (tiny SwinV2 and CLIP) on synthetic")
+    p.add_argument("--weights", default="auto",
+                   help="auto | none | FOLDER with swinv2.weights.h5 (tfagiqa convert swinv2) and/or PickScore_v1/")
+    p.add_argument("--fusion-label", default="quality", choices=["quality", "alignment"],
+                   help="AGIQA-3K label both branches learn for the fusion block (AIGIQA-20K has one MOS)")
+    p.add_argument("--no-pretrain", action="store_true", help="skip the NR-IQA pre-training stage")
+    p.add_argument("--checkpoints", type=int, default=1,
+                   help="train this many (Q, S, fusion) triples with different seeds and also report their average "
+                        "(the official inference averages 4 checkpoints)")
+    p.add_argument("--split", default="1", help="which grouped split (1-based) or 'all' (AIGIQA-20K has one)")
+    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
+    p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
+                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
+    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
+    p.add_argument("--out", default="results/reproduced/sfiqa")
+    return p.parse_args(argv)
+
+
+class Run:
+    """One invocation: data, split, encoders and provenance shared by every experiment."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
+        self.out = Path(args.out)
+        self.root = Path(args.data_root or default_data_root())
+        self.df = protocol.load(args.dataset, self.root, args.synthetic)
+        self.kind = self.df.attrs["data"]
+        name = args.profile if args.profile != "auto" else ("paper" if self.kind == "real" else "smoke")
+        profile = protocol.PROFILES[name]
+        if args.epochs:
+            profile = replace(profile, epochs=args.epochs)
+        self.profile = replace(profile, batch_size=distribute.global_batch_size(profile.batch_size, self.strategy))
+        keras.utils.set_random_seed(args.seed)
+        with self.strategy.scope():
+            self.branches = protocol.resolve_branches(profile, args.weights)
+        self.backbone = "swinv2-tiny-test+clip-tiny" if profile.tiny else "swinv2_tiny_window16_256+pickscore-vit-h-14"
+        self.results_path = self.out / "results.csv"
+        self.banner()
+
+    def banner(self) -> None:
+        cfg = self.branches.config
+        lines = [f"SF-IQA on {self.args.dataset} ({len(self.df)} labelled images, {self.kind.upper()} data)",
+                 f"profile {self.profile.name}: SwinV2 embed {cfg.swin.embed_dim} depths {cfg.swin.depths} at "
+                 f"{cfg.swin.image_size} px, CLIP {cfg.clip.vision_hidden}/{cfg.clip.text_hidden} at "
+                 f"{cfg.clip.image_size} px, {self.profile.epochs} epochs, weights={self.branches.label}"]
+        if self.profile.tiny:
+            lines.append("TINY SwinV2 and TINY CLIP (smoke profile): not the paper's architecture sizes.")
+        if self.kind == "synthetic":
+            lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
+        if self.branches.label == "random":
+            lines.append("RANDOM initial weights: no ImageNet SwinV2, no PickScore.")
+        width = max(map(len, lines)) + 4
+        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+
+    def record(self, table: str, experiment: str, target: str, split: str, index: int, scores: dict,
+               n_train: int, n_test: int) -> None:
+        """One row per subset, with provenance; printed as it is written."""
+        rows = []
+        for subset, m in scores.items():
+            row = results.provenance(
+                paper="sfiqa", experiment=experiment, dataset=self.args.dataset, data=self.kind,
+                weights=self.branches.label, split=split, split_index=index, seed=self.args.seed,
+                selection="last_epoch", profile=self.profile.name)
+            row.update(**distribute.describe(self.strategy), table=table, target=target, subset=subset, backbone=self.backbone,
+                       image_size=self.branches.config.swin.image_size, n_train=n_train, n_test=n_test,
+                       **{k: v for k, v in m.items() if not k.endswith("_converged")})
+            rows.append(row)
+            print(f"  split {index} {experiment:<18} {subset:<18} SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  "
+                  f"main {m['main']:.4f}  [{self.kind}, weights={self.branches.label}, {self.backbone}]", flush=True)
+        results.append_rows(self.results_path, rows)
+
+    def save(self, model: keras.Model, name: str) -> None:
+        folder = self.out / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        model.save(folder / f"{self.args.dataset}_{name}.keras")
+
+    def run_split(self, split: str, index: int, side, targets, ablations, pretrained) -> None:
+        df, p, b, seed = self.df, self.profile, self.branches, self.args.seed + index
+        train, test = df[side == "train"].reset_index(drop=True), df[side == "test"].reset_index(drop=True)
+        tag = f"split{index}"
+        three_k = self.args.dataset == "agiqa3k"
+        fusion_label = self.args.fusion_label if three_k else schema.OVERALL
+        q_models, s_models = {}, {}
+
+        def quality(label):
+            if label not in q_models:
+                q_models[label] = protocol.train_quality(train, label, b, p, seed, start=pretrained)
+                self.save(q_models[label], f"quality_{label}_{tag}")
+            return q_models[label]
+
+        def similarity(label):
+            if label not in s_models:
+                s_models[label] = protocol.train_similarity(train, label, b, p, seed)
+                self.save(s_models[label], f"similarity_{label}_{tag}")
+            return s_models[label]
+
+        common = dict(split=split, index=index, n_train=len(train), n_test=len(test))
+        if "quality" in targets:
+            label = schema.QUALITY if three_k else schema.OVERALL
+            pred = protocol.predict_quality(quality(label), test, b)
+            self.record("1" if three_k else "2", "sfiqa_quality" if three_k else "q_only", label,
+                        scores=protocol.scored(pred, test, label), **common)
+        if "similarity" in targets:
+            label = schema.ALIGNMENT if three_k else schema.OVERALL
+            pred = protocol.predict_similarity(similarity(label), test, b)
+            self.record("1" if three_k else "2", "sfiqa_similarity" if three_k else "s_only", label,
+                        scores=protocol.scored(pred, test, label), **common)
+        if "overall" in targets:
+            self.fusion_block(train, test, fusion_label, quality(fusion_label), similarity(fusion_label), tag, seed,
+                              common, pretrained)
+        if "isfe" in ablations:
+            model = protocol.train_detached(train, fusion_label, b, p, seed)
+            self.save(model, f"detached_isfe_{tag}")
+            self.record("3", "detached_isfe", fusion_label,
+                        scores=protocol.scored(protocol.predict_detached(model, test, b), test, fusion_label), **common)
+        if "similarity" in ablations:
+            model = protocol.train_similarity(train, fusion_label, b, p, seed, head="cross_attention")
+            q_test = protocol.predict_quality(quality(fusion_label), test, b)
+            q_train = protocol.predict_quality(quality(fusion_label), train, b)
+            s_train, s_test = protocol.predict_similarity(model, train, b), protocol.predict_similarity(model, test, b)
+            fusion = protocol.train_fusion("code", q_train, s_train, train[fusion_label].to_numpy(), p, seed)
+            pred = np.asarray(fusion.predict(np.stack([q_test, s_test], 1).astype("float32"), verbose=0)).reshape(-1)
+            self.record("4", "cross_attention", fusion_label, scores=protocol.scored(pred, test, fusion_label), **common)
+
+    def fusion_block(self, train, test, label, q_model, s_model, tag, seed, common, pretrained) -> None:
+        """Table 2's rows from one pair of trained branches; with --checkpoints K, K pairs and their average."""
+        p, b = self.profile, self.branches
+        outcome = protocol.fusion_rows(q_model, s_model, train, test, label, b, p, seed)
+        for kind, model in outcome.fusion_models.items():
+            self.save(model, f"fusion_{kind}_{label}_{tag}")
+        for experiment in protocol.TABLE2_ROWS:
+            self.record("2", experiment, label, scores=protocol.scored(outcome.predictions[experiment], test, label),
+                        **common)
+        if self.args.checkpoints > 1:
+            preds = [outcome.predictions["fusion_code"]]
+            for k in range(1, self.args.checkpoints):
+                q_k = protocol.train_quality(train, label, b, p, seed + 1000 * k, start=pretrained)
+                s_k = protocol.train_similarity(train, label, b, p, seed + 1000 * k)
+                preds.append(protocol.fusion_rows(q_k, s_k, train, test, label, b, p, seed + 1000 * k)
+                             .predictions["fusion_code"])
+            self.record("2", f"fusion_code_avg{self.args.checkpoints}", label,
+                        scores=protocol.scored(np.mean(preds, axis=0), test, label), **common)
+
+    def pretrain(self):
+        if self.args.no_pretrain or self.profile.pretrain_epochs == 0:
+            return None
+        nr = protocol.nr_frames(self.root, self.args.synthetic, self.profile, self.args.seed)
+        print(f"NR-IQA pre-training on {len(nr)} images ({nr.attrs['data']}: KonIQ-10k, LIVE Challenge, LIVE, "
+              f"KADID-10K), {self.profile.pretrain_epochs} epoch(s)", flush=True)
+        model = protocol.pretrain_quality(nr, self.branches, self.profile, self.args.seed)
+        self.save(model, "quality_nriqa_pretrained")
+        return model
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.target == "all":  # on AIGIQA-20K the branches alone are Table 2's Q-only / S-only rows already
+        targets = TARGETS if args.dataset == "agiqa3k" else ("overall",)
+    else:
+        targets = (args.target,)
+    ablations = ABLATIONS if args.ablation == "all" else (() if args.ablation == "none" else (args.ablation,))
+    try:
+        with surface_data_errors():
+            run = Run(args)
+            with run.strategy.scope():  # every model and optimiser below is built under the strategy
+                sides = protocol.split_sides(run.df, args.dataset, run.profile, run.root / "splits")
+                names = list(sides)
+                if args.split == "all":
+                    chosen = range(1, len(names) + 1)
+                elif args.split.isdigit() and 1 <= int(args.split) <= len(names):
+                    chosen = [int(args.split)]
+                else:
+                    raise TfagiqaError(f"--split must be 1..{len(names)} or all, got {args.split!r}")
+                pretrained = run.pretrain() if {"quality", "overall"} & set(targets) or ablations else None
+                for index in chosen:
+                    name = names[index - 1]
+                    run.run_split(name.rsplit("_split_", 1)[0], index, sides[name], targets, ablations, pretrained)
+            print(f"\nresults: {run.results_path}  ({run.kind} data, weights={run.branches.label}, {run.backbone})")
+    except TfagiqaError as exc:
+        print(f"run_sfiqa: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,340 @@
+"""SF-IQA: SwinV2 attention against a direct numpy computation, SAMA's layout, the fusion rows' provenance from one
+pair of trained branches, the custom AIGIQA-20K split, serialisation round trips and the smoke run."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfagiqa import metrics
+from tfagiqa.backbones.swinv2 import (TINY_TEST, WindowAttentionV2, relative_coords_table,
+                                      relative_position_index, swinv2_backbone)
+from tfagiqa.data.aigiqa20k_split import stratified_split
+from tfagiqa.data.sama import checkerboard, sama
+from tfagiqa.layers.fusion_transformer import FusionTransformerEncoder, sine_position_embedding
+from tfagiqa.layers.l2_pooling import L2Pooling, hanning_kernel
+from tfagiqa.models import sfiqa
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def numpy_window_attention(layer: WindowAttentionV2, x: np.ndarray) -> np.ndarray:
+    """SwinV2 window attention written out directly from the paper's equations, for one window [N, C]."""
+    w = {v.name: keras.ops.convert_to_numpy(v) for v in layer.weights}
+    n, c = x.shape
+    h = layer.num_heads
+    qkv = x @ w["qkv_kernel"] + np.concatenate([w["q_bias"], np.zeros(c), w["v_bias"]])
+    q, k, v = (qkv[:, i * c:(i + 1) * c].reshape(n, h, c // h).transpose(1, 0, 2) for i in range(3))
+    cosine = (q / np.linalg.norm(q, axis=-1, keepdims=True)) @ (k / np.linalg.norm(k, axis=-1, keepdims=True)).transpose(0, 2, 1)
+    tau = np.exp(np.minimum(w["logit_scale"], np.log(100.0)))[:, None, None]
+    # continuous position bias: MLP on log-spaced relative coordinates of every (query, key) pair
+    side = layer.window_size
+    ij = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij"), -1).reshape(-1, 2)
+    delta = (ij[:, None, :] - ij[None, :, :]).astype(np.float64) / (side - 1) * 8
+    delta = np.sign(delta) * np.log2(1 + np.abs(delta)) / 3.0
+    cpb = np.maximum(delta @ w["cpb_kernel1"] + w["cpb_bias1"], 0) @ w["cpb_kernel2"]  # [N, N, heads]
+    logits = cosine * tau + 16 / (1 + np.exp(-cpb.transpose(2, 0, 1)))
+    attn = np.exp(logits - logits.max(-1, keepdims=True))
+    attn /= attn.sum(-1, keepdims=True)
+    out = (attn @ v).transpose(1, 0, 2).reshape(n, c)
+    return out @ w["proj_kernel"] + w["proj_bias"]
+
+
+def randomise(layer, seed=0, scale=0.5):
+    rng = np.random.default_rng(seed)
+    for v in layer.weights:
+        v.assign(rng.normal(0, scale, v.shape).astype("float32"))
+
+
+def test_window_attention_is_cosine_with_cpb_bias_numpy_parity():
+    layer = WindowAttentionV2(dim=8, num_heads=2, window_size=4, cpb_hidden=16)
+    x = np.random.default_rng(1).normal(size=(1, 16, 8)).astype("float32")
+    layer(x)
+    randomise(layer)
+    layer.logit_scale.assign([math.log(7.0), math.log(500.0)])  # the second head is clamped at 100
+    np.testing.assert_allclose(np.asarray(layer(x))[0], numpy_window_attention(layer, x[0]), atol=1e-4)
+    # cosine: scaling the input's q/k projections leaves attention unchanged when there is no bias
+    layer.q_bias.assign(np.zeros(8, "float32"))
+    layer.v_bias.assign(np.zeros(8, "float32"))
+    np.testing.assert_allclose(np.asarray(layer(3 * x)), 3 * np.asarray(layer(x)) - 2 * np.asarray(layer.proj_bias),
+                               atol=1e-4)
+
+
+def test_position_tables_follow_timm():
+    table = relative_coords_table(16)
+    assert table.shape == (31 * 31, 2) and np.isclose(np.abs(table).max(), np.log2(9) / 3)  # ±8 → log2(9)/log2(8)
+    index = relative_position_index(4)
+    assert index.shape == (16, 16) and index[0, 0] == 3 * 7 + 3 and index.max() == 7 * 7 - 1
+
+
+def test_backbone_stage_layout_and_shifted_block():
+    model = swinv2_backbone(TINY_TEST)
+    out = model(np.zeros((1, 64, 64, 3), "float32"))
+    assert [tuple(out[f"stage{i}"].shape[1:]) for i in range(1, 5)] == [(8, 8, 32), (4, 4, 64), (2, 2, 128), (2, 2, 128)]
+    block = model.get_layer("layers_0_blocks_1")
+    assert (block.window, block.shift) == (8, 4) and block.mask.shape == (4, 64, 64)
+    assert model.get_layer("layers_1_blocks_1").shift == 0  # a window as large as the grid is not shifted
+    assert np.all(np.asarray(block.norm1.gamma) == 0)  # timm's residual post-norm init: a fresh block is identity
+
+
+def test_torch_view_taps_reinterpret_token_memory():
+    from tfagiqa.backbones.swinv2 import TorchViewTaps
+
+    x = np.arange(2 * 4 * 4 * 3, dtype="float32").reshape(2, 4, 4, 3)  # NHWC map = tokens [B, 16, 3] row-major
+    expected = x.reshape(2, 16, 3).reshape(2, 3, 4, 4).transpose(0, 2, 3, 1)  # torch .view(b, C, H, W), back to NHWC
+    np.testing.assert_array_equal(np.asarray(TorchViewTaps()(x)), expected)
+    quirky = sfiqa.quality_model(sfiqa.SFIQAConfig(swin=TINY_TEST, clip=sfiqa.TINY_CLIP, feature_layout="torch_view"))
+    assert "view_1" in {layer.name for layer in quirky.layers}
+
+
+def test_l2_pooling_and_sine_embedding():
+    assert np.allclose(hanning_kernel(5), np.outer([.5, 1, .5], [.5, 1, .5]) / 4)
+    x = np.random.default_rng(0).normal(size=(1, 5, 5, 2)).astype("float32")
+    y = np.asarray(L2Pooling()(x))
+    expected = np.sqrt(sum(hanning_kernel()[a, b] * x[0, 2 + a - 1, 2 + b - 1] ** 2 for a in range(3) for b in range(3)) + 1e-12)
+    np.testing.assert_allclose(y[0, 2, 2], expected, rtol=1e-5)
+    pos = sine_position_embedding(8, 8, 16)
+    assert pos.shape == (64, 16) and np.isclose(pos[0, 0], np.sin(1 / (8 + 1e-6) * 2 * np.pi))
+
+
+def test_fusion_transformer_has_no_attention_residual():
+    layer = FusionTransformerEncoder(num_heads=2, num_layers=1, ff_dim=4, dropout=0.0)
+    x = np.random.default_rng(0).normal(size=(2, 2, 2, 8)).astype("float32")
+    layer(x)
+    p = layer.params[0]
+    p["out_kernel"].assign(np.zeros((8, 8), "float32"))  # attention output = out bias only
+    p["ff2_kernel"].assign(np.zeros((4, 8), "float32"))
+    out = np.asarray(layer(x))
+    assert np.allclose(out, out[:1, :1, :1])  # the input is gone: no residual carried it past the attention
+
+
+def test_sama_shape_and_checkerboard_layout():
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, (300, 500, 3)).astype("float32")
+    view = sama(image).numpy()
+    assert view.shape == (256, 256, 3)
+    # centred fragment (0, 0) at native scale: cells 37×62, offsets ⌊0.5·(37−32)⌋ = 2 and ⌊0.5·(62−32)⌋ = 15
+    np.testing.assert_array_equal(view[:32, :32], image[2:34, 15:47])
+    # fragment (0, 1) comes from the image rescaled to short side 256 (427 wide): not a native crop
+    small = tf.image.resize(image, (256, 427), method="bilinear").numpy()
+    np.testing.assert_allclose(view[:32, 32:64], small[0:32, 53 + 10:53 + 42], atol=1e-3)
+    board = checkerboard()
+    assert board[0, 0] and not board[0, 32] and board[32, 32] and board.mean() == 0.5
+    a, b = sama(image, seed=tf.constant([1, 2])).numpy(), sama(image, seed=tf.constant([1, 2])).numpy()
+    assert np.array_equal(a, b) and not np.array_equal(a, view)  # seeded training offsets differ from centred
+
+
+def test_serialisation_round_trips(tmp_path):
+    tokens = np.array([[510, 3, 4, 511] + [0] * 12] * 2, "int32")
+    images = np.random.default_rng(0).uniform(0, 255, (2, 64, 64, 3)).astype("float32")
+    cases = [(sfiqa.quality_model(sfiqa.TINY), {"images": images}),
+             (sfiqa.similarity_model(sfiqa.TINY, head="cross_attention"), {"images": images[:, :32, :32], "token_ids": tokens}),
+             (sfiqa.detached_model(sfiqa.TINY), {"images": images, "token_ids": tokens})]
+    for model, x in cases:
+        path = tmp_path / f"{model.name}.keras"
+        model.save(path)
+        again = keras.saving.load_model(path)
+        np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-5)
+
+
+def test_checkpoint_average():
+    fusions = [sfiqa.fusion_model("code") for _ in range(4)]
+    v = np.array([[1.0, 2.0], [3.0, -1.0]], "float32")
+    avg = sfiqa.checkpoint_average(fusions)
+    np.testing.assert_allclose(np.asarray(avg(v)), np.mean([np.asarray(f(v)) for f in fusions], 0), atol=1e-6)
+
+
+def aigiqa20k_like(n_per_weight=20, seed=0):
+    weights = {"Dream": 4, "Pixart": 4, "SDXL": 4, "LCM_SDXL": 2, "SDXL_Turbo": 2, "DALLE3": 1, "MJ": 1}
+    rng = np.random.default_rng(seed)
+    gens = [g for g, w in weights.items() for _ in range(w * n_per_weight)]
+    return pd.DataFrame({"name": [f"{g}_{i:04d}.png" for i, g in enumerate(gens)], "generator": gens,
+                         "overall": rng.normal(3.86, 0.71, len(gens))})
+
+
+def test_aigiqa20k_split_sizes_and_stratification(tmp_path):
+    df = aigiqa20k_like()
+    side = stratified_split(df)
+    assert (side == "test").sum() == round(0.2 * len(df)) and (side == "train").sum() == len(df) - round(0.2 * len(df))
+    share = df.groupby("generator").apply(lambda d: (side[d.index] == "test").mean(), include_groups=False)
+    assert np.allclose(share, 0.2, atol=0.03)
+    mos_test, mos_train = df.overall[side == "test"], df.overall[side == "train"]
+    assert abs(mos_test.mean() - mos_train.mean()) < 0.1 and abs(mos_test.std() - mos_train.std()) < 0.1
+    assert side.equals(stratified_split(df)) and not side.equals(stratified_split(df, seed=1))
+    big = pd.DataFrame({"generator": np.repeat(["Dream", "Pixart", "Playground", "SD1.4", "SD1.5", "SDXL", "SSD1B",
+                                                "LCM_Pixart", "LCM_SD1.5", "LCM_SDXL", "SDXL_Turbo", "DALLE2",
+                                                "DALLE3", "IF", "MJ"], [1400] * 7 + [700] * 4 + [350] * 4)})
+    big["overall"] = np.random.default_rng(0).normal(3.86, 0.71, len(big))
+    assert stratified_split(big).value_counts().to_dict() == {"train": 11_200, "test": 2_800}
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """The smoke profile on the AGIQA-3K stand-in, 1 epoch, no pre-training (the script's path, shortened)."""
+    root = tmp_path_factory.mktemp("sfiqa")
+    script = load_script("run_sfiqa")
+    code = script.main(["--dataset", "agiqa3k", "--profile", "smoke", "--data-root", str(root / "data"),
+                        "--out", str(root / "out"), "--epochs", "1", "--no-pretrain", "--target", "overall"])
+    assert code == 0
+    return root
+
+
+def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
+    from tfagiqa.protocols import sfiqa as protocol
+
+    rows = pd.read_csv(smoke_run / "out" / "results.csv")
+    assert set(rows["experiment"]) == set(protocol.TABLE2_ROWS)
+    assert (rows["data"] == "synthetic").all() and (rows["weights"] == "random").all()
+    assert (rows["backbone"] == "swinv2-tiny-test+clip-tiny").all() and (rows["profile"] == "smoke").all()
+    # rebuild Q only, S only and their mean from the two saved branch models: they reproduce the rows exactly
+    df = protocol.load("agiqa3k", smoke_run / "data")
+    side = list(protocol.splits.grouped_random_splits(df, 0.8, 1, seed=protocol.SPLIT_SEED).values())[0]
+    test = df[side == "test"].reset_index(drop=True)
+    models = smoke_run / "out" / "models"
+    branches = protocol.resolve_branches(protocol.PROFILES["smoke"])
+    q = protocol.predict_quality(keras.saving.load_model(models / "agiqa3k_quality_quality_split1.keras"), test, branches)
+    s = protocol.predict_similarity(
+        keras.saving.load_model(models / "agiqa3k_similarity_quality_split1.keras"), test, branches)
+    fused = keras.saving.load_model(models / "agiqa3k_fusion_code_quality_split1.keras")
+    expected = {"q_only": q, "s_only": s, "mean": (q + s) / 2,
+                "fusion_code": np.asarray(fused.predict(np.stack([q, s], 1), verbose=0)).ravel()}
+    for experiment, pred in expected.items():
+        row = rows[(rows["experiment"] == experiment) & (rows["subset"] == "all")].iloc[0]
+        assert np.isclose(row["srcc"], metrics.evaluate(pred, test["quality"])["srcc"], atol=1e-6), experiment
+
+
+def test_scorer_from_run_matches_protocol(smoke_run):
+    from tfagiqa.models.sfiqa_scorers import build_full
+    from tfagiqa.protocols import sfiqa as protocol
+
+    scorer = build_full(str(smoke_run / "out" / "models"))
+    df = protocol.load("agiqa3k", smoke_run / "data").head(4)
+    from tfagiqa.data.images import load_image
+
+    views = np.stack([sama(load_image(p).astype("float32"), 64, 8).numpy() for p in df["image"]])
+    out = scorer({"images": tf.constant(views), "prompt": tf.constant(df["prompt"].tolist())})
+    branches = protocol.resolve_branches(protocol.PROFILES["smoke"])
+    q = keras.saving.load_model(smoke_run / "out" / "models" / "agiqa3k_quality_quality_split1.keras")
+    np.testing.assert_allclose(out["quality"].numpy(), protocol.predict_quality(q, df, branches), atol=1e-4)
+    assert set(out) == {"overall", "quality", "similarity"} and out["overall"].shape == (4,)
+
+
+def test_tables_and_split_figures(smoke_run, tmp_path):
+    from tfagiqa import reports_sfiqa
+    from tfagiqa.results import read_results
+
+    written = reports_sfiqa.make_tables(read_results(smoke_run / "out" / "results.csv"), tmp_path)
+    assert {p.name for p in written} >= {"sfiqa_table1.md", "sfiqa_table2_agiqa3k.md", "sfiqa_table4_agiqa3k.csv"}
+    table2 = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
+    assert table2.loc["Q only", "PLCC paper"] == 0.8931 and table2.loc["Q only", "splits"] == 1
+    assert "NOT a reproduction" in (tmp_path / "sfiqa_table2_agiqa3k.md").read_text()
+    df = aigiqa20k_like()
+    figures = reports_sfiqa.make_figures(df, stratified_split(df), tmp_path, data_kind="synthetic")
+    assert all(p.stat().st_size > 1000 for p in figures)
+
+
+@pytest.mark.parametrize("name", ["koniq10k", "livec", "live", "kadid10k"])
+def test_nriqa_standins_read_back_in_real_layouts(name, tmp_path):
+    from tfagiqa.data.nriqa import DIRS, LABEL_FILES, load_nriqa
+
+    df = load_nriqa(name, tmp_path, n=8)
+    assert (tmp_path / "synthetic" / DIRS[name] / LABEL_FILES[name]).is_file()
+    assert df.attrs["data"] == "synthetic" and len(df) >= 8 and df["quality01"].between(0, 1).all()
+    assert all(Path(p).is_file() for p in df["image"])
+    if name == "live":  # DMOS, lower is better: stored negated so that higher is better everywhere
+        assert (df["quality"] <= 0).all() and df["group"].nunique() < len(df)
+
+
+def hf_state_of(clip) -> dict:
+    """A tiny keras-hub CLIP's weights under Hugging Face CLIPModel names (the inverse of the loader's mapping)."""
+    state = {}
+    v, t = clip.vision_encoder, clip.text_encoder
+
+    def layer(prefix, block):
+        attn = block.attention
+        for ours, theirs in (("query", "q_proj"), ("key", "k_proj"), ("value", "v_proj")):
+            dense = getattr(attn, f"_{ours}_dense")
+            state[f"{prefix}.self_attn.{theirs}.weight"] = np.asarray(dense.kernel).reshape(block.hidden_dim, -1).T
+            state[f"{prefix}.self_attn.{theirs}.bias"] = np.asarray(dense.bias).reshape(-1)
+        state[f"{prefix}.self_attn.out_proj.weight"] = np.asarray(attn._output_dense.kernel).reshape(-1, block.hidden_dim).T
+        state[f"{prefix}.self_attn.out_proj.bias"] = np.asarray(attn._output_dense.bias)
+        for ours, theirs in (("layer_norm_1", "layer_norm1"), ("layer_norm_2", "layer_norm2")):
+            state[f"{prefix}.{theirs}.weight"] = np.asarray(getattr(block, ours).gamma)
+            state[f"{prefix}.{theirs}.bias"] = np.asarray(getattr(block, ours).beta)
+        for ours, theirs in (("dense_1", "fc1"), ("dense_2", "fc2")):
+            state[f"{prefix}.mlp.{theirs}.weight"] = np.asarray(getattr(block, ours).kernel).T
+            state[f"{prefix}.mlp.{theirs}.bias"] = np.asarray(getattr(block, ours).bias)
+
+    state["vision_model.embeddings.patch_embedding.weight"] = np.asarray(v.embedding.patch_embedding.kernel).transpose(3, 2, 0, 1)
+    state["vision_model.embeddings.position_embedding.weight"] = np.asarray(v.embedding.position_embedding.embeddings)
+    state["vision_model.embeddings.class_embedding"] = np.asarray(v.embedding.class_embedding)
+    for norm, name in ((v.pre_layer_norm, "pre_layrnorm"), (v.layer_norm, "post_layernorm")):
+        state[f"vision_model.{name}.weight"], state[f"vision_model.{name}.bias"] = np.asarray(norm.gamma), np.asarray(norm.beta)
+    for i, block in enumerate(v.encoder_layers):
+        layer(f"vision_model.encoder.layers.{i}", block)
+    state["text_model.embeddings.token_embedding.weight"] = np.asarray(t.embedding.token_embedding.embeddings)
+    state["text_model.embeddings.position_embedding.weight"] = np.asarray(t.embedding.position_embedding.position_embeddings)
+    for i, block in enumerate(t.encoder_layers):
+        layer(f"text_model.encoder.layers.{i}", block)
+    state["text_model.final_layer_norm.weight"] = np.asarray(t.layer_norm.gamma)
+    state["text_model.final_layer_norm.bias"] = np.asarray(t.layer_norm.beta)
+    state["visual_projection.weight"] = np.asarray(clip.vision_projection.kernel).T
+    state["text_projection.weight"] = np.asarray(clip.text_projection.kernel).T
+    state["logit_scale"] = np.array(4.0, "float32")
+    return state
+
+
+def write_safetensors(path: Path, state: dict) -> None:
+    import json as _json
+
+    header, chunks, offset = {}, [], 0
+    for key, value in state.items():
+        data = np.ascontiguousarray(value, "<f4").tobytes()
+        header[key] = {"dtype": "F32", "shape": list(np.shape(value)), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    raw = _json.dumps(header).encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + b"".join(chunks))
+
+
+def test_pickscore_loader_reads_a_hugging_face_folder(tmp_path):
+    import json as _json
+
+    from tfagiqa.errors import WeightsError
+
+    with pytest.raises(WeightsError, match="PickScore_v1"):
+        sfiqa.load_pickscore(tmp_path / "nothing")
+    source = sfiqa.clip_backbone(sfiqa.TINY_CLIP)
+    c = sfiqa.TINY_CLIP
+    write_safetensors(tmp_path / "model.safetensors", hf_state_of(source))
+    (tmp_path / "config.json").write_text(_json.dumps({
+        "projection_dim": c.projection_dim,
+        "vision_config": {"patch_size": c.patch_size, "hidden_size": c.vision_hidden, "num_hidden_layers": c.vision_layers,
+                          "num_attention_heads": c.vision_heads, "intermediate_size": c.vision_intermediate,
+                          "image_size": c.image_size, "hidden_act": "gelu"},
+        "text_config": {"vocab_size": c.vocab_size, "hidden_size": c.text_hidden, "num_hidden_layers": c.text_layers,
+                        "num_attention_heads": c.text_heads, "intermediate_size": c.text_intermediate,
+                        "max_position_embeddings": c.context_length, "hidden_act": "gelu"}}))
+    vocab = {"a": 1, "b": 2, "a</w>": 3, "b</w>": 4, "ab</w>": 5, "<|startoftext|>": 510, "<|endoftext|>": 511}
+    (tmp_path / "vocab.json").write_text(_json.dumps(vocab))
+    (tmp_path / "merges.txt").write_text("#version: 0.2\na b</w>\n")
+    clip, tokenizer, scale = sfiqa.load_pickscore(tmp_path)
+    assert scale == 4.0 and tokenizer.sot == 510
+    images = np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32")
+    tokens = np.array([[510, 5, 511] + [0] * 13] * 2, "int32")
+    np.testing.assert_allclose(np.asarray(clip.get_vision_embeddings(images)),
+                               np.asarray(source.get_vision_embeddings(images)), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(clip.get_text_embeddings(tokens)),
+                               np.asarray(source.get_text_embeddings(tokens)), atol=1e-5)
