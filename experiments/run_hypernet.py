@@ -92,7 +92,7 @@ class Run:
         if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
             self.prompts = sorted(self.data[schema.PROMPT].astype(str).unique())
             self.table, self.embedder = embed_prompts(self.prompts, args.text_embedder)
-        self.out = Path(args.out)
+        self.out = distribute.output_dir(args.out, self.strategy)
         self.results_path = self.out / "results.csv"
         self.rows: list[dict] = []
         self.banner()
@@ -132,7 +132,9 @@ class Run:
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.prompts, self.table, validation=validation, loss=self.args.loss,
-                        backbone_weights=self.weights_path, strategy=self.strategy)
+                        backbone_weights=self.weights_path, strategy=self.strategy,
+                        backup_dir=distribute.backup_dir(self.args.out, f"{exp.name}_split{index}"
+                                                         f"{'_val' if validation else ''}", self.strategy))
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
                         (self.out / "models").mkdir(parents=True, exist_ok=True)

@@ -67,7 +67,7 @@ class Run:
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
-        self.out = Path(args.out)
+        self.out = distribute.output_dir(args.out, self.strategy)
         self.root = Path(args.data_root or default_data_root())
         self.df = protocol.load(args.dataset, self.root, args.synthetic)
         self.kind = self.df.attrs["data"]
@@ -115,6 +115,10 @@ class Run:
                   f"main {m['main']:.4f}  [{self.kind}, weights={self.branches.label}, {self.backbone}]", flush=True)
         results.append_rows(self.results_path, rows)
 
+    def backup(self, name: str):
+        """The backup folder of one training under a distribution strategy (None on the default strategy)."""
+        return distribute.backup_dir(self.args.out, name, self.strategy)
+
     def save(self, model: keras.Model, name: str) -> None:
         folder = self.out / "models"
         folder.mkdir(parents=True, exist_ok=True)
@@ -130,13 +134,15 @@ class Run:
 
         def quality(label):
             if label not in q_models:
-                q_models[label] = protocol.train_quality(train, label, b, p, seed, start=pretrained)
+                q_models[label] = protocol.train_quality(train, label, b, p, seed, start=pretrained,
+                                                         backup_dir=self.backup(f"quality_{label}_{tag}"))
                 self.save(q_models[label], f"quality_{label}_{tag}")
             return q_models[label]
 
         def similarity(label):
             if label not in s_models:
-                s_models[label] = protocol.train_similarity(train, label, b, p, seed)
+                s_models[label] = protocol.train_similarity(train, label, b, p, seed,
+                                                            backup_dir=self.backup(f"similarity_{label}_{tag}"))
                 self.save(s_models[label], f"similarity_{label}_{tag}")
             return s_models[label]
 
@@ -155,12 +161,13 @@ class Run:
             self.fusion_block(train, test, fusion_label, quality(fusion_label), similarity(fusion_label), tag, seed,
                               common, pretrained)
         if "isfe" in ablations:
-            model = protocol.train_detached(train, fusion_label, b, p, seed)
+            model = protocol.train_detached(train, fusion_label, b, p, seed, backup_dir=self.backup(f"detached_{tag}"))
             self.save(model, f"detached_isfe_{tag}")
             self.record("3", "detached_isfe", fusion_label,
                         scores=protocol.scored(protocol.predict_detached(model, test, b), test, fusion_label), **common)
         if "similarity" in ablations:
-            model = protocol.train_similarity(train, fusion_label, b, p, seed, head="cross_attention")
+            model = protocol.train_similarity(train, fusion_label, b, p, seed, head="cross_attention",
+                                              backup_dir=self.backup(f"cross_attention_{tag}"))
             q_test = protocol.predict_quality(quality(fusion_label), test, b)
             q_train = protocol.predict_quality(quality(fusion_label), train, b)
             s_train, s_test = protocol.predict_similarity(model, train, b), protocol.predict_similarity(model, test, b)
@@ -180,8 +187,10 @@ class Run:
         if self.args.checkpoints > 1:
             preds = [outcome.predictions["fusion_code"]]
             for k in range(1, self.args.checkpoints):
-                q_k = protocol.train_quality(train, label, b, p, seed + 1000 * k, start=pretrained)
-                s_k = protocol.train_similarity(train, label, b, p, seed + 1000 * k)
+                q_k = protocol.train_quality(train, label, b, p, seed + 1000 * k, start=pretrained,
+                                             backup_dir=self.backup(f"quality_{label}_{tag}_run{k}"))
+                s_k = protocol.train_similarity(train, label, b, p, seed + 1000 * k,
+                                                backup_dir=self.backup(f"similarity_{label}_{tag}_run{k}"))
                 preds.append(protocol.fusion_rows(q_k, s_k, train, test, label, b, p, seed + 1000 * k)
                              .predictions["fusion_code"])
             self.record("2", f"fusion_code_avg{self.args.checkpoints}", label,
@@ -193,7 +202,8 @@ class Run:
         nr = protocol.nr_frames(self.root, self.args.synthetic, self.profile, self.args.seed)
         print(f"NR-IQA pre-training on {len(nr)} images ({nr.attrs['data']}: KonIQ-10k, LIVE Challenge, LIVE, "
               f"KADID-10K), {self.profile.pretrain_epochs} epoch(s)", flush=True)
-        model = protocol.pretrain_quality(nr, self.branches, self.profile, self.args.seed)
+        model = protocol.pretrain_quality(nr, self.branches, self.profile, self.args.seed,
+                                          backup_dir=self.backup("nriqa_pretrain"))
         self.save(model, "quality_nriqa_pretrained")
         return model
 

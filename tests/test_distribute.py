@@ -95,3 +95,43 @@ def test_multiworker_matches_one_replica_and_resumes_after_a_kill(single, tmp_pa
     epochs = [int(e) for e in (resumed / "w0.npz.epochs").read_text().split()]
     assert epochs[0] >= 1 and epochs == list(range(epochs[0], 4))
     assert_same_weights(np.load(resumed / "w0.npz"), single)
+
+
+def test_epoch_backup_resumes_weights_and_optimiser_state(tmp_path):
+    """A loop of one-epoch fits killed after epoch 2 and resumed into a fresh model ends with the uninterrupted
+    run's weights: the backup carries the model and its Adam moments, and the loop's history."""
+    import keras
+
+    from tfagiqa.distribute import EpochBackup
+
+    x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5], [0.0]], "float32")
+
+    def fresh(seed):
+        keras.utils.set_random_seed(seed)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(1)])
+        model.compile(keras.optimizers.Adam(0.05), "mse")
+        return model
+
+    def train(model, backup, epochs, start=None):
+        history = (backup.restore(model) if backup else None) or []
+        if start is not None:
+            assert len(history) == start
+        for epoch in range(len(history), epochs):
+            history.append(model.fit(x, y, batch_size=8, shuffle=False, verbose=0).history["loss"][0])
+            if backup:
+                backup.save(model, history, epoch + 1)
+        return history
+
+    reference = fresh(0)
+    expected = train(reference, None, 4)
+    backup = EpochBackup(tmp_path / "backup")
+    train(fresh(0), backup, 2)
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == ["state.pkl", "step2.weights.h5"]
+    resumed = fresh(1)  # other initial weights and an unbuilt optimiser: everything must come from the backup
+    history = train(resumed, backup, 4, start=2)
+    np.testing.assert_allclose(history, expected, rtol=1e-5)
+    for got, want in zip(resumed.get_weights(), reference.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    backup.delete()
+    assert not (tmp_path / "backup").exists()

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
+from tfagiqa import distribute
 from tfagiqa.models import hypernet
 from tfagiqa.protocols import hypernet as protocol
 
@@ -204,3 +205,33 @@ def test_weights_resolution_and_refusals(tmp_path):
     script = load_script("run_hypernet")
     os.environ.pop("TF_CONFIG", None)
     assert script.main(["--strategy", "multiworker", "--data-root", str(tmp_path)]) == 2  # no TF_CONFIG: clear error
+
+
+def test_interrupted_split_resumes_from_its_backup(tmp_path):
+    """A split killed after epoch 2 of 3 restarts at epoch 3 with its backed-up weights and history."""
+    script = load_script("run_hypernet")
+    run = script.Run(script.parse_args(["--dataset", "aigciqa2023", "--target", "quality", "--profile", "test",
+                                        "--epochs", "3", "--data-root", str(tmp_path / "data"),
+                                        "--out", str(tmp_path / "out")]))
+    setting, side = run.setting(run.experiments[0]), protocol.grouped_splits(run.data, 1)[1]
+    backup, lines = tmp_path / "backup", []
+
+    def dies_after_epoch_two(line):
+        lines.append(line)
+        if line.strip().startswith("epoch 2/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.prompts, run.table,
+                           backup_dir=backup, log=dies_after_epoch_two)
+    assert (backup / "state.pkl").is_file()
+    saved = distribute.EpochBackup(backup)
+    probe = protocol.build_model(setting, run.prompts, run.table, 7, None)
+    first_epoch = saved.restore(probe)
+    assert len(first_epoch) == 1  # the kill came before epoch 2's backup was written
+
+    resumed = protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.prompts, run.table,
+                                 backup_dir=backup, log=lines.append)
+    assert any("resumed" in line and "after epoch 1" in line for line in lines)
+    assert len(resumed.history) == 3 and not backup.exists()
+    np.testing.assert_array_equal(resumed.history[0]["test_scores"], first_epoch[0]["test_scores"])

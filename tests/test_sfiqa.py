@@ -182,11 +182,13 @@ def load_script(name):
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """The smoke profile on the AGIQA-3K stand-in, 1 epoch, no pre-training (the script's path, shortened)."""
+    """The smoke profile on the AGIQA-3K stand-in, 1 epoch, no pre-training (the script's path, shortened), under
+    MirroredStrategy (one replica here), so every fit also goes through its epoch backup."""
     root = tmp_path_factory.mktemp("sfiqa")
     script = load_script("run_sfiqa")
     code = script.main(["--dataset", "agiqa3k", "--profile", "smoke", "--data-root", str(root / "data"),
-                        "--out", str(root / "out"), "--epochs", "1", "--no-pretrain", "--target", "overall"])
+                        "--out", str(root / "out"), "--epochs", "1", "--no-pretrain", "--target", "overall",
+                        "--strategy", "mirrored"])
     assert code == 0
     return root
 
@@ -198,6 +200,8 @@ def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
     assert set(rows["experiment"]) == set(protocol.TABLE2_ROWS)
     assert (rows["data"] == "synthetic").all() and (rows["weights"] == "random").all()
     assert (rows["backbone"] == "swinv2-tiny-test+clip-tiny").all() and (rows["profile"] == "smoke").all()
+    assert (rows["strategy"] == "mirrored").all()
+    assert not list((smoke_run / "out" / "backup").rglob("*.h5"))  # finished fits leave no backup behind
     # rebuild Q only, S only and their mean from the two saved branch models: they reproduce the rows exactly
     df = protocol.load("agiqa3k", smoke_run / "data")
     side = list(protocol.splits.grouped_random_splits(df, 0.8, 1, seed=protocol.SPLIT_SEED).values())[0]

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
+import shutil
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -103,6 +106,70 @@ def backup_callback(directory: str | os.PathLike,
                     strategy: tf.distribute.Strategy | None = None) -> keras.callbacks.BackupAndRestore:
     """A backup that lets a preempted or killed run (one worker or a whole cluster) resume from its last epoch."""
     return ClusterBackupAndRestore(str(directory), chief=is_chief(strategy or tf.distribute.get_strategy()))
+
+
+def backup_dir(out: str | os.PathLike, name: str, strategy: tf.distribute.Strategy) -> Path | None:
+    """Where a distributed run backs up one training (``out/backup/name``); None on the default strategy, where
+    a single-device run is cheaper to restart than to checkpoint every epoch."""
+    return None if describe(strategy)["strategy"] == "default" else Path(out) / "backup" / name
+
+
+def output_dir(out: str | os.PathLike, strategy: tf.distribute.Strategy) -> Path:
+    """``out`` for the chief; a throwaway ``out/.workers/<type>_<id>`` for other workers, which run the same
+    program but must not write the same results and models (TensorFlow's multi-worker saving pattern)."""
+    if is_chief(strategy):
+        return Path(out)
+    resolver = strategy.cluster_resolver
+    return Path(out) / ".workers" / f"{resolver.task_type}_{resolver.task_id}"
+
+
+class EpochBackup:
+    """BackupAndRestore for a loop that runs its own epochs: the model's weights, its compiled optimiser's state
+    and a picklable state (the loop's history) after each epoch.
+
+    Every worker restores the chief's backup; only the chief writes it. The state file, replaced atomically,
+    names the weights file saved with it, so a run killed while saving resumes from the previous epoch.
+    """
+
+    STATE = "state.pkl"
+
+    def __init__(self, directory: str | os.PathLike, strategy: tf.distribute.Strategy | None = None):
+        self.directory = Path(directory)
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.chief = is_chief(self.strategy)
+
+    def restore(self, model: keras.Model):
+        """The state saved with the last completed epoch (weights and optimiser state put back), or None."""
+        if not (self.directory / self.STATE).is_file():
+            return None
+        with open(self.directory / self.STATE, "rb") as f:
+            weights, state = pickle.load(f)
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and not optimizer.built:  # Keras skips the saved moments of an unbuilt optimiser
+            with self.strategy.scope():
+                optimizer.build(model.trainable_variables)
+        model.load_weights(self.directory / weights)
+        return state
+
+    def save(self, model: keras.Model, state, step: int) -> None:
+        """Back up ``model`` and ``state`` after ``step`` (the chief only), then drop the older weights."""
+        if not self.chief:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        weights = f"step{step}.weights.h5"
+        model.save_weights(self.directory / weights)  # a compiled model's optimiser state goes in with them
+        partial = self.directory / f"{self.STATE}.partial"
+        with open(partial, "wb") as f:
+            pickle.dump((weights, state), f)
+        os.replace(partial, self.directory / self.STATE)
+        for old in self.directory.glob("step*.weights.h5"):
+            if old.name != weights:
+                old.unlink()
+
+    def delete(self) -> None:
+        """Remove the backup once the training it protects has finished (the chief only)."""
+        if self.chief:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def _patch_keras_multiworker() -> None:

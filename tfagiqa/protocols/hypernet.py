@@ -287,9 +287,10 @@ class RunResult:
 def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Profile, schedule: str, seed: int,
               prompts: list[str], table: np.ndarray | None, validation: bool = False, loss: str = "l1",
               backbone_weights: Path | None = None, log=print,
-              strategy: tf.distribute.Strategy | None = None) -> RunResult:
+              strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None) -> RunResult:
     """Train on one split's training groups (minus a validation carve-out when ``validation``) and evaluate the
-    test groups (and validation groups) after every epoch."""
+    test groups (and validation groups) after every epoch; with ``backup_dir`` an interrupted run resumes after
+    its last completed epoch (weights and per-epoch history; the optimisers restart every epoch anyway)."""
     if validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
     train, val, test = (df[side == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
@@ -304,8 +305,11 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     if validation:
         evals["val"] = (val, test_data(val, setting, profile))
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    history = []
-    for epoch in range(profile.epochs):
+    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
+    history = (backup.restore(model) if backup else None) or []
+    if history:
+        log(f"    resumed from {backup_dir} after epoch {len(history)}")
+    for epoch in range(len(history), profile.epochs):
         trainer.start_epoch(*learning_rates(epoch, schedule, profile.lr))
         train_loss = trainer.train_epoch(train_ds)
         record = {"train_loss": train_loss}
@@ -315,6 +319,10 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
         history.append(record)
         log(f"    epoch {epoch + 1}/{profile.epochs}  loss {train_loss:.4f}  " + "  ".join(
             f"{part} SRCC " + "/".join(f"{v:.4f}" for v in record[f"{part}_srcc"]) for part in evals))
+        if backup:
+            backup.save(model, history, epoch + 1)
+    if backup:
+        backup.delete()
     return RunResult(history, model, test, setting.labels, len(train))
 
 

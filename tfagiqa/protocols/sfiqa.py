@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import metrics
+from tfagiqa import distribute, metrics
 from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
 from tfagiqa.data import load_dataset, schema, splits
 from tfagiqa.data.aigiqa20k_split import load_or_make, split_name
@@ -175,13 +175,14 @@ def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int) -> tf.da
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, seed: int) -> keras.Model:
+def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, seed: int,
+                     backup_dir: Path | None = None) -> keras.Model:
     """Stage (i): the quality branch on the pooled NR-IQA datasets, each dataset's score scaled to [0, 1]."""
     config = branches.config
     model = sfiqa.quality_model(config, branches.new_swin())
     ds = nr_dataset(nr, config.swin.image_size, profile.batch_size, seed)
     steps = math.ceil(len(nr) / profile.batch_size)
-    return _fit(model, ds, profile.pretrain_epochs, steps, profile.lr_pretrain, profile, seed)
+    return _fit(model, ds, profile.pretrain_epochs, steps, profile.lr_pretrain, profile, seed, backup_dir=backup_dir)
 
 
 def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
@@ -207,10 +208,13 @@ def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = Fal
     return keras.optimizers.Adam(schedule, weight_decay=weight_decay)
 
 
-def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, seed: int, decoupled=False):
+def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, seed: int, decoupled=False,
+         backup_dir: Path | None = None):
+    """Compile and fit; with ``backup_dir`` an interrupted fit resumes after its last completed epoch."""
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
-    model.fit(train_ds, epochs=epochs, verbose=0)
+    callbacks = [distribute.backup_callback(backup_dir, model.distribute_strategy)] if backup_dir else []
+    model.fit(train_ds, epochs=epochs, verbose=0, callbacks=callbacks)
     return model
 
 
@@ -219,7 +223,7 @@ def _predict(model, ds) -> np.ndarray:
 
 
 def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
-                  start: keras.Model | None = None) -> keras.Model:
+                  start: keras.Model | None = None, backup_dir: Path | None = None) -> keras.Model:
     """The quality branch on SAMA views of ``train`` (flip + rotation + random fragment offsets), starting from
     ``start``'s weights (the NR-IQA pre-trained branch) when given."""
     config = branches.config
@@ -232,7 +236,7 @@ def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: 
     ds = sama_dataset(train, [label], size=config.swin.image_size, training=True, seed=seed,
                       batch_size=profile.batch_size, shuffle=True)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
 
 
 def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
@@ -241,27 +245,29 @@ def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, ba
 
 
 def train_similarity(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
-                     head: str = "inner_product") -> keras.Model:
+                     head: str = "inner_product", backup_dir: Path | None = None) -> keras.Model:
     """PickScore fine-tuned to regress the MOS with S (or the cross-attention head of Table 4)."""
     config = branches.config
     model = sfiqa.similarity_model(config, branches.new_clip(), head=head, logit_scale=branches.logit_scale)
     ds = clip_dataset(train, tokens_of(train, branches), train[label].to_numpy(), config.clip.image_size,
                       profile.batch_size, shuffle=True, seed=seed)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_similarity, profile, seed, decoupled=True)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_similarity, profile, seed, decoupled=True,
+                backup_dir=backup_dir)
 
 
 def predict_similarity(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
     return _predict(model, clip_dataset(df, tokens_of(df, branches), None, branches.config.clip.image_size, batch_size))
 
 
-def train_detached(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int) -> keras.Model:
+def train_detached(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
+                   backup_dir: Path | None = None) -> keras.Model:
     """Table 3's detached-ISFE model, trained end to end on the MOS (SAMA views + prompts)."""
     model = sfiqa.detached_model(branches.config, branches.new_clip())
     ds = sama_dataset(train, [label], size=branches.config.swin.image_size, training=True, seed=seed,
                       batch_size=profile.batch_size, shuffle=True, inputs={"token_ids": tokens_of(train, branches)})
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
 
 
 def predict_detached(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
