@@ -214,7 +214,7 @@ def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, 
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
     callbacks = [distribute.backup_callback(backup_dir, model.distribute_strategy)] if backup_dir else []
-    model.fit(train_ds, epochs=epochs, verbose=0, callbacks=callbacks)
+    model.fit(train_ds, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)  # the dataset shuffles
     return model
 
 
