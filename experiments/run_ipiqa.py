@@ -24,6 +24,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 
 from tfagiqa import distribute, results  # noqa: E402
+from tfagiqa.backbones import clip_vit  # noqa: E402
 from tfagiqa.data import default_data_root, load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError, WeightsError  # noqa: E402
@@ -44,8 +45,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="learned: a new [QA] token, text encoder frozen (paper); code: the official code's behaviour")
     p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper"],
                    help="auto: paper on real data, smoke on synthetic")
+    p.add_argument("--backbone", default="rn50", choices=protocol.BACKBONES,
+                   help="rn50: CLIP's ModifiedResNet (the paper); vit: keras-hub's CLIP ViT (visual pool random)")
     p.add_argument("--weights", default="auto",
-                   help="auto | none | DIR written by `tfagiqa convert clip` (resnet50-imagenet: imagenet | auto | .h5)")
+                   help="auto | none | DIR written by `tfagiqa convert clip` | keras-hub:PRESET_OR_DIR (--backbone vit)"
+                        " (resnet50-imagenet: imagenet | auto | .h5)")
     p.add_argument("--image2prompt", default=None, help="image encoder .keras from pretrain_image2prompt.py")
     p.add_argument("--repeats", type=int, default=None, help="grouped splits to run (paper: 10)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
@@ -85,7 +89,7 @@ class Run:
         self.results_path = self.out / "results.csv"
         keras.utils.set_random_seed(args.seed)
         self.start = protocol.resolve_clip("none" if args.baseline in ("resnet50", "resnet50-imagenet")
-                                           else args.weights, self.profile)
+                                           else args.weights, self.profile, backbone=args.backbone)
         self.config, self.i2p = self._model_config()
         self.lookup = protocol.prompt_lookup(self.data["prompt"], self.start.tokenize)
         self.weights_label = self._weights_label()
@@ -128,13 +132,16 @@ class Run:
                  f"profile {self.profile.name}: {self.profile.image_size} px, {self.profile.epochs} epochs, batch "
                  f"{self.profile.batch_size}, lr {self.profile.learning_rate:g} (head ×{self.profile.head_multiplier:g}),"
                  f" {self.profile.repeats} grouped split(s)",
-                 (f"baseline {a.baseline}, " if a.baseline else
-                  f"head {c.head}, [QA] {c.qa_token if c.use_qa else 'off'}, prompt {'on' if c.use_prompt else 'off'}, ")
+                 f"backbone {self.encoder_tag()}, "
+                 + (f"baseline {a.baseline}, " if a.baseline else
+                    f"head {c.head}, [QA] {c.qa_token if c.use_qa else 'off'}, "
+                    f"prompt {'on' if c.use_prompt else 'off'}, ")
                  + f"weights={self.weights_label}"]
         if self.kind == "synthetic":
             lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
         if not self.start.pretrained and not a.baseline:
-            lines.append("RANDOM encoders" + (" with TINY widths/depths (smoke), not CLIP RN50" if self.profile.tiny
+            full = "CLIP ViT-B/16" if isinstance(self.start.vision, clip_vit.CLIPViTConfig) else "CLIP RN50"
+            lines.append("RANDOM encoders" + (f" with TINY widths/depths (smoke), not {full}" if self.profile.tiny
                                               else "") + ": no CLIP weights.")
         width = max(map(len, lines)) + 4
         print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
@@ -143,6 +150,8 @@ class Run:
         if self.args.baseline in ("resnet50", "resnet50-imagenet"):
             return "resnet50_tiny" if self.profile.tiny and self.args.baseline == "resnet50" else "resnet50"
         v = self.start.vision
+        if isinstance(v, clip_vit.CLIPViTConfig):
+            return clip_vit.vit_tag(v)
         if (tuple(v.layers), v.width) == ((3, 4, 6, 3), 64):
             return "clip_rn50"
         return f"clip_rn_w{v.width}_l{''.join(map(str, v.layers))}"

@@ -8,6 +8,10 @@
 4. The head maps concat(visual, cross-modal) = 2048 to the scores: ``mlp`` (the code: dropout, 2048→2048 tanh,
    dropout, →out) or ``linear`` (the paper). One output for AGIQA-1K, two (quality, alignment) for AGIQA-3K.
 
+Backbone: the RN50 above, or (``vision`` a :class:`~tfagiqa.backbones.clip_vit.CLIPViTConfig`) keras-hub's CLIP
+ViT, whose patch tokens on their grid take the ResNet map's place; the ViT has no AttentionPool2d, so the visual
+pool then starts random.
+
 [QA] token: ``learned`` (the paper: a new trainable token replaces [EOT], the rest of the text encoder frozen) or
 ``code`` (the official code: the token embedding table, positional embedding and text projection trainable,
 SPEC §4.2 disagreement 4). Table 3's ablations switch the prompt branch, the [QA] token and Image2Prompt.
@@ -23,6 +27,8 @@ import numpy as np
 from tfagiqa.backbones.clip_resnet import RN50, CLIPNormalize, CLIPResNetConfig, clip_resnet_trunk
 from tfagiqa.backbones.clip_text import (RN50_TEXT, CLIPTextConfig, HashTokenizer, clip_text_encoder,
                                          copy_text_weights)
+from tfagiqa.backbones.clip_vit import (CLIPViTConfig, clip_vit_trunk, copy_vision_weights, find_vision_encoder,
+                                        is_vit_trunk)
 from tfagiqa.layers.attention_pool import AttentionPool2d, bicubic_matrix
 from tfagiqa.layers.cross_modal_pool import CrossModalAttentionPool
 
@@ -46,11 +52,11 @@ ABLATIONS = {1: Ablation(False, False, False), 2: Ablation(True, False, False), 
 
 @dataclass(frozen=True)
 class IPIQAConfig:
-    """The model: encoders' configurations, resolution, outputs, head and [QA] handling."""
+    """The model: encoders' configurations (``vision``: the RN50 or a ViT), resolution, outputs, head and [QA]."""
 
     outputs: tuple[str, ...] = ("quality",)
     image_size: int = 512
-    vision: CLIPResNetConfig = RN50
+    vision: CLIPResNetConfig | CLIPViTConfig = RN50
     text: CLIPTextConfig = RN50_TEXT
     head: str = "mlp"
     qa_token: str = "learned"
@@ -63,6 +69,9 @@ class IPIQAConfig:
             raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
         if self.qa_token not in QA_TOKENS:
             raise ValueError(f"qa_token must be one of {QA_TOKENS}, got {self.qa_token!r}")
+        if isinstance(self.vision, CLIPViTConfig) and self.vision.output_dim != self.text.embed_dim:
+            raise ValueError(f"the ViT's output_dim ({self.vision.output_dim}) must equal the text tower's embed_dim "
+                             f"({self.text.embed_dim}): both are CLIP's joint embedding size")
 
     @property
     def text_mode(self) -> str:
@@ -85,16 +94,24 @@ def head(x, config: IPIQAConfig):
     return keras.layers.Dense(len(config.outputs), name="head_out")(x)
 
 
+def image_trunk(config: IPIQAConfig) -> tuple[keras.Model, int]:
+    """The image trunk ("image_trunk": the ResNet's last stage or the ViT's patch grid) and its grid side."""
+    if isinstance(config.vision, CLIPViTConfig):
+        trunk = clip_vit_trunk(config.vision, config.image_size, name="image_trunk")
+        return trunk, config.vision.grid(config.image_size)
+    return clip_resnet_trunk(config.vision, config.image_size, name="image_trunk"), config.image_size // 32
+
+
 def build_ipiqa(config: IPIQAConfig = IPIQAConfig()) -> keras.Model:
     """{"images": [N, S, S, 3] in [0, 255], "token_ids": int32 [N, L]} → scores [N, len(outputs)].
 
-    Randomly initialised; :func:`load_clip` puts the (converted or Image2Prompt-pretrained) CLIP weights in.
+    Randomly initialised; :func:`load_clip` puts the (converted, keras-hub or Image2Prompt-pretrained) CLIP
+    weights in.
     """
     vision = config.vision
-    grid = config.image_size // 32
     images = keras.Input((config.image_size, config.image_size, 3), name="images")
     inputs = {"images": images}
-    trunk = clip_resnet_trunk(vision, config.image_size, name="image_trunk")
+    trunk, grid = image_trunk(config)
     feature_map = trunk(CLIPNormalize(name="clip_normalize")(images))
     features = AttentionPool2d(grid, vision.num_heads, vision.output_dim, name="visual_pool")(feature_map)
     if config.use_prompt:
@@ -109,9 +126,14 @@ def build_ipiqa(config: IPIQAConfig = IPIQAConfig()) -> keras.Model:
 def load_clip(model: keras.Model, image_encoder: keras.Model | None = None,
               text_encoder: keras.Model | None = None) -> None:
     """Copy CLIP weights into a model from :func:`build_ipiqa`: the ResNet trunk, the attention pool (its
-    positional embedding bicubically resized to the model's grid, mean-token row kept) and the text tower."""
-    if image_encoder is not None:
-        trunk = model.get_layer("image_trunk")
+    positional embedding bicubically resized to the model's grid, mean-token row kept) and the text tower.
+
+    A ViT model takes the keras-hub ``CLIPVisionEncoder`` held by ``image_encoder`` (its positional table resized
+    to the model's grid; the visual pool stays as initialised: the ViT has none)."""
+    trunk = model.get_layer("image_trunk")
+    if image_encoder is not None and is_vit_trunk(trunk):
+        copy_vision_weights(find_vision_encoder(image_encoder), find_vision_encoder(trunk))
+    elif image_encoder is not None:
         for layer in trunk.layers:
             if layer.weights:
                 layer.set_weights(image_encoder.get_layer(layer.name).get_weights())

@@ -26,9 +26,10 @@ import pandas as pd
 import tensorflow as tf
 
 from tfagiqa import distribute, metrics
-from tfagiqa.backbones import clip_resnet, clip_text
+from tfagiqa.backbones import clip_resnet, clip_text, clip_vit
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig
 from tfagiqa.backbones.clip_text import CLIPTextConfig
+from tfagiqa.backbones.clip_vit import CLIPViTConfig
 from tfagiqa.converters.clip import CONFIG_FILE, TOKENIZER_DIR, load_converted
 from tfagiqa.data import schema, splits
 from tfagiqa.data.pipeline import augmentation, make_dataset
@@ -196,9 +197,11 @@ def score_test_split(model: keras.Model, df: pd.DataFrame, side: pd.Series, labe
 
 @dataclass
 class ClipStart:
-    """Where IP-IQA starts from: encoder configurations, their weights (None = random) and the tokenizer."""
+    """Where IP-IQA starts from: encoder configurations, their weights (None = random) and the tokenizer. With a
+    ViT, ``image_encoder`` is the preset's ``encode_image`` (:func:`tfagiqa.backbones.clip_vit.clip_vit_image_encoder`).
+    """
 
-    vision: CLIPResNetConfig
+    vision: CLIPResNetConfig | CLIPViTConfig
     text: CLIPTextConfig
     image_encoder: keras.Model | None
     text_encoder: keras.Model | None
@@ -217,9 +220,22 @@ CLIP_HINT = ("Convert OpenAI's RN50.pt once with `tfagiqa convert clip --torch R
              f"(or set ${CLIP_DIR_ENV}).")
 
 
-def resolve_clip(weights: str, profile: Profile) -> ClipStart:
+BACKBONES = ("rn50", "vit")
+KERAS_HUB = "keras-hub:"
+VIT_HINT = ("The ViT backbone takes --weights keras-hub:PRESET_OR_DIR (a keras-hub CLIP preset such as "
+            "clip_vit_base_patch16, saved to a folder where there is no internet).")
+
+
+def resolve_clip(weights: str, profile: Profile, backbone: str = "rn50") -> ClipStart:
     """``none``: random encoders (tiny in the smoke profile); a folder from ``tfagiqa convert clip``: its weights and
-    BPE tokenizer; ``auto``: ``$TFAGIQA_CLIP_DIR`` or ``./weights/clip_rn50`` when present, else random, loudly."""
+    BPE tokenizer; ``auto``: ``$TFAGIQA_CLIP_DIR`` or ``./weights/clip_rn50`` when present, else random, loudly.
+
+    ``backbone="vit"``: keras-hub's CLIP ViT (:mod:`tfagiqa.backbones.clip_vit`), from ``keras-hub:PRESET_OR_DIR``
+    (the preset's ViT, text tower and BPE tokenizer) or random (``none``; ``auto`` says so loudly)."""
+    if backbone not in BACKBONES:
+        raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
+    if backbone == "vit" or weights.startswith(KERAS_HUB):
+        return resolve_vit(weights, profile, backbone)
     folder = None
     if weights == "auto":
         for candidate in (os.environ.get(CLIP_DIR_ENV), "weights/clip_rn50"):
@@ -245,3 +261,30 @@ def resolve_clip(weights: str, profile: Profile) -> ClipStart:
     bpe = clip_text.BPETokenizer.load(folder / TOKENIZER_DIR, text.context_length)
     return ClipStart(vision, text, image_encoder, text_encoder, lambda p: clip_text.tokenize(p, bpe), f"clip:{folder}",
                      bpe)
+
+
+def resolve_vit(weights: str, profile: Profile, backbone: str) -> ClipStart:
+    """:func:`resolve_clip` for keras-hub's CLIP ViT: a ``keras-hub:`` preset, or random encoders (tiny in smoke)."""
+    if backbone != "vit":
+        raise WeightsError(f"{weights} is a keras-hub CLIP ViT: pass --backbone vit (backbone='vit')")
+    if weights.startswith(KERAS_HUB):
+        return keras_hub_start(weights[len(KERAS_HUB):])
+    if weights == "auto":
+        warnings.warn(f"\n{'!' * 78}\nIP-IQA ViT: no weights given; using RANDOM initialisation (recorded as "
+                      f"weights=random).\n{VIT_HINT}\n{'!' * 78}", RuntimeWarning, stacklevel=3)
+    elif weights != "none":
+        raise WeightsError(f"--weights {weights} is not for the ViT backbone. {VIT_HINT}")
+    vision = clip_vit.tiny_vit_config() if profile.tiny else clip_vit.VIT_B16
+    text = clip_text.tiny_text_config() if profile.tiny else clip_vit.VIT_B16_TEXT
+    hasher = clip_text.HashTokenizer(text.vocab_size, text.context_length)
+    return ClipStart(vision, text, None, None, lambda p: clip_text.tokenize(p, hasher), "random", hasher)
+
+
+def keras_hub_start(preset: str) -> ClipStart:
+    """A keras-hub CLIP preset (folder or cached name): its ViT, its text tower mapped to OpenAI's layout, its BPE."""
+    backbone = clip_vit.load_backbone(preset)
+    text = clip_vit.text_config_of(backbone)
+    bpe = clip_vit.load_tokenizer(preset, text.context_length)
+    return ClipStart(clip_vit.vit_config_of(backbone), text, clip_vit.clip_vit_image_encoder(backbone),
+                     clip_vit.text_encoder_from_keras_hub(backbone), lambda p: clip_text.tokenize(p, bpe),
+                     f"keras-hub:{preset}", bpe)
