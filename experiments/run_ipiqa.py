@@ -214,10 +214,14 @@ class Run:
 
     def clipscore(self, name: str, index: int, side) -> None:
         """Zero-shot CLIPScore on the split's test side (random encoders without --weights: a code-path check)."""
+        from tfagiqa.backbones import clip_vit
         from tfagiqa.backbones.clip_resnet import clip_image_encoder
         from tfagiqa.backbones.clip_text import clip_text_encoder
 
-        image_encoder = self.start.image_encoder or clip_image_encoder(self.start.vision)
+        vision = self.start.vision
+        image_encoder = self.start.image_encoder or (
+            clip_vit.random_image_encoder(vision) if isinstance(vision, clip_vit.CLIPViTConfig)
+            else clip_image_encoder(vision))
         text_encoder = self.start.text_encoder or clip_text_encoder(self.start.text)
         model = ipiqa_baselines.clipscore_model(image_encoder, text_encoder)
         profile = replace(self.profile, image_size=image_encoder.input_shape[1])

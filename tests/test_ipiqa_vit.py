@@ -176,3 +176,14 @@ def test_run_ipiqa_smoke_with_the_vit_backbone(tmp_path, capsys):
     assert len(rows) == 4 and (rows["backbone"] == "clip_vit_tiny").all() and (rows["weights"] == "random").all()
     assert rows[["srcc", "plcc", "krcc"]].notna().all().all()
     assert (tmp_path / "out" / "models" / "ipiqa_agiqa3k_scorer.keras").is_file()
+
+
+@pytest.mark.parametrize("backbone", ["rn50", "vit"])
+def test_clipscore_baseline_runs_on_random_encoders_of_either_backbone(tmp_path, backbone):
+    script = load_script("run_ipiqa")
+    assert script.main(["--dataset", "agiqa3k", "--profile", "smoke", "--backbone", backbone, "--repeats", "1",
+                        "--baseline", "clipscore", "--weights", "none", "--out", str(tmp_path / "out"),
+                        "--data-root", str(tmp_path / "data")]) == 0
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert set(rows["selection"]) == {"zero_shot"} and set(rows["target"]) == {"quality", "alignment"}
+    assert (rows["weights"] == "random").all() and rows["srcc"].notna().all()

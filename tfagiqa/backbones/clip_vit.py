@@ -220,6 +220,15 @@ def clip_vit_image_encoder(backbone: keras.Model, name: str = "clip_image_encode
     return keras.Model(images, backbone.get_vision_embeddings(images), name=name)
 
 
+def random_image_encoder(config: CLIPViTConfig, image_size: int = 224, name: str = "clip_image_encoder") -> keras.Model:
+    """A randomly initialised ViT ``encode_image`` (class token → bias-free projection), for code-path checks such as
+    CLIPScore without weights."""
+    images = keras.Input((image_size, image_size, 3), name="images")
+    tokens = vision_encoder(config, image_size)({"images": images})
+    embedding = keras.layers.Dense(config.output_dim, use_bias=False, name="vision_projection")(tokens[:, 0])
+    return keras.Model(images, embedding, name=name)
+
+
 PRESET_HINT = ("On a machine with internet, save the preset once: `keras_hub.models.CLIPBackbone.from_preset("
                "'clip_vit_base_patch16').save_to_preset(DIR)` and `keras_hub.tokenizers.CLIPTokenizer.from_preset("
                "'clip_vit_base_patch16').save_to_preset(DIR)`, copy DIR here and pass --weights keras-hub:DIR.")
