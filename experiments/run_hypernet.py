@@ -133,7 +133,7 @@ class Run:
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.prompts, self.table, validation=validation, loss=self.args.loss,
                         backbone_weights=self.weights_path, strategy=self.strategy,
-                        backup_dir=distribute.backup_dir(self.args.out, f"{exp.name}_split{index}"
+                        backup_dir=distribute.backup_dir(self.args.out, f"{self.args.dataset}_{exp.name}_split{index}"
                                                          f"{'_val' if validation else ''}", self.strategy))
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:

@@ -85,7 +85,7 @@ class Run:
         self.profile = replace(base, epochs=args.epochs or base.epochs, repeats=args.repeats or base.repeats)
         self.labels = protocol.LABELS[args.dataset]
         self.experiment = experiment_name(args)
-        self.out = Path(args.out)
+        self.out = distribute.output_dir(args.out, self.strategy)
         self.results_path = self.out / "results.csv"
         keras.utils.set_random_seed(args.seed)
         self.start = protocol.resolve_clip("none" if args.baseline in ("resnet50", "resnet50-imagenet")
@@ -201,7 +201,8 @@ class Run:
             seed = self.args.seed + index
             if self.args.selection in ("test", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
-                                                with_validation=False, desc=f"split {index}", strategy=self.strategy)
+                                                with_validation=False, desc=f"split {index}", strategy=self.strategy,
+                                                backup_dir=self.backup(f"split{index}"))
                 for selection in ("best_test_sum", "last_epoch"):
                     self.record(name, index, selection, *outcome.pick(selection), outcome.n_train, outcome.n_test)
                 if index == 1:
@@ -209,8 +210,12 @@ class Run:
             if self.args.selection in ("val", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
                                                 with_validation=True, desc=f"split {index} (val-selected)",
-                                                strategy=self.strategy)
+                                                strategy=self.strategy, backup_dir=self.backup(f"split{index}_val"))
                 self.record(name, index, "best_val_sum", *outcome.pick("best_val_sum"), outcome.n_train, outcome.n_test)
+
+    def backup(self, name: str):
+        """The backup folder of one training under a distribution strategy (None on the default strategy)."""
+        return distribute.backup_dir(self.args.out, f"{self.experiment}_{self.args.dataset}_{name}", self.strategy)
 
     def clipscore(self, name: str, index: int, side) -> None:
         """Zero-shot CLIPScore on the split's test side (random encoders without --weights: a code-path check)."""

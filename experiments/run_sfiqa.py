@@ -117,7 +117,7 @@ class Run:
 
     def backup(self, name: str):
         """The backup folder of one training under a distribution strategy (None on the default strategy)."""
-        return distribute.backup_dir(self.args.out, name, self.strategy)
+        return distribute.backup_dir(self.args.out, f"{self.args.dataset}_{name}", self.strategy)
 
     def save(self, model: keras.Model, name: str) -> None:
         folder = self.out / "models"

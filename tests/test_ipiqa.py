@@ -246,3 +246,32 @@ def test_bpe_tokenizer_follows_openai_layout(tmp_path):
     served = keras.saving.load_model(tmp_path / "scorer.keras")({"images": images(), "prompt": np.array(prompts)})
     direct = model.predict({"images": images(), "token_ids": clip_text.tokenize(prompts, tokenizer)}, verbose=0)
     np.testing.assert_allclose(served["quality"], direct[:, 0], atol=1e-5)
+
+
+def test_interrupted_repeat_resumes_from_its_backup(tmp_path, monkeypatch):
+    """A split killed during epoch 2 of 3 restarts at epoch 2 from the backed-up weights, moments and metrics."""
+    from tfagiqa.protocols import ipiqa as protocol
+
+    script = load_script("run_ipiqa")
+    run = script.Run(script.parse_args(["--dataset", "agiqa3k", "--profile", "smoke", "--weights", "none",
+                                        "--repeats", "1", "--epochs", "3", "--data-root", str(tmp_path / "data"),
+                                        "--out", str(tmp_path / "out")]))
+    side = next(iter(protocol.repeat_splits(run.data, "agiqa3k", 1).values()))
+    backup, evaluate, calls = tmp_path / "backup", protocol.evaluate_outputs, []
+
+    def dies_in_epoch_two(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return evaluate(*args)
+
+    monkeypatch.setattr(protocol, "evaluate_outputs", dies_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        protocol.train_repeat(run.build, run.data, side, run.labels, run.profile, run.lookup, 1,
+                              with_validation=False, backup_dir=backup)
+    monkeypatch.setattr(protocol, "evaluate_outputs", evaluate)
+    first_epoch = protocol.distribute.EpochBackup(backup).restore(run.build())
+    assert len(first_epoch) == 1
+    outcome = protocol.train_repeat(run.build, run.data, side, run.labels, run.profile, run.lookup, 1,
+                                    with_validation=False, backup_dir=backup)
+    assert len(outcome.history) == 3 and outcome.history[0] == first_epoch[0] and not backup.exists()

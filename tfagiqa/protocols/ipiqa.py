@@ -154,9 +154,10 @@ class RepeatOutcome:
 
 def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Series, labels: tuple[str, ...],
                  profile: Profile, lookup, seed: int, with_validation: bool, desc: str = "",
-                 strategy: tf.distribute.Strategy | None = None) -> RepeatOutcome:
+                 strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None) -> RepeatOutcome:
     """Train a fresh model on one split, evaluating every epoch on test (and on the carved validation groups);
-    under a distribution strategy the model and optimiser are built in its scope."""
+    under a distribution strategy the model and optimiser are built in its scope. With ``backup_dir`` an
+    interrupted run resumes after its last completed epoch (weights, AdamW moments and per-epoch metrics)."""
     strategy = strategy or tf.distribute.get_strategy()
     if with_validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
@@ -171,13 +172,20 @@ def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Se
     evals = {"test": (test, dataset(test, labels, profile, lookup, train=False, seed=seed))}
     if val is not None:
         evals["val"] = (val, dataset(val, labels, profile, lookup, train=False, seed=seed))
-    history = []
-    for epoch in range(profile.epochs):
+    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
+    history = (backup.restore(model) if backup else None) or []
+    if history:
+        print(f"    {desc} resumed from {backup_dir} after epoch {len(history)}", flush=True)
+    for epoch in range(len(history), profile.epochs):
         model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False)
         entry = {name: evaluate_outputs(predict_scores(model, ds), part, labels) for name, (part, ds) in evals.items()}
         history.append(entry)
         line = "  ".join(f"{name} {selection_sum(scores):+.3f}" for name, scores in entry.items())
         print(f"    {desc} epoch {epoch + 1}/{profile.epochs}: SRCC+PLCC+KRCC {line}", flush=True)
+        if backup:
+            backup.save(model, history, epoch + 1)
+    if backup:
+        backup.delete()
     return RepeatOutcome(history, len(train), len(test), model)
 
 
