@@ -70,9 +70,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--cache-dir", default=None, help="feature cache (default <data-root>/cache/features)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
     p.add_argument("--no-export", action="store_true", help="skip the SavedModel export")
-    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
-    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
+    distribute.add_arguments(p)
     return p.parse_args(argv)
 
 

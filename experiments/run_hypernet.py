@@ -67,9 +67,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
     p.add_argument("--out", default="results/reproduced/hypernet", help="results and models go here")
     p.add_argument("--no-save", action="store_true", help="do not save trained networks")
-    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
-    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
+    distribute.add_arguments(p)
     return p.parse_args(argv)
 
 

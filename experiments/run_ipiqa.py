@@ -55,9 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--selection", default="both", choices=["test", "val", "both"],
                    help="test: best test epoch as the code (+ last epoch); val: the validation-selected run")
-    p.add_argument("--strategy", default="default", choices=distribute.STRATEGIES,
-                   help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
-    p.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
+    distribute.add_arguments(p)
     p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
     p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
     p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")

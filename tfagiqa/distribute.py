@@ -8,6 +8,7 @@ the number of replicas (learning rates are left as configured: see README, *Scal
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pickle
@@ -25,6 +26,13 @@ SHARD_POLICIES = {
     "data": tf.data.experimental.AutoShardPolicy.DATA,    # in-memory or path lists: each worker keeps every n-th element
     "off": tf.data.experimental.AutoShardPolicy.OFF,
 }
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The run scripts' ``--strategy`` and ``--tpu`` options (read by :func:`make_strategy`)."""
+    parser.add_argument("--strategy", default="default", choices=STRATEGIES,
+                        help="tf.distribute strategy (multiworker reads TF_CONFIG); the batch is per replica")
+    parser.add_argument("--tpu", default=None, help="TPU name or address for --strategy tpu")
 
 
 def make_strategy(name: str = "default", *, tpu: str | None = None) -> tf.distribute.Strategy:
