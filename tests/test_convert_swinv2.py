@@ -182,7 +182,8 @@ def test_cli_writes_weights_and_refuses_other_checkpoints(tmp_path):
 
     reference = TorchSwinV2(CONFIG)
     torch.save(reference.state_dict(), tmp_path / "ckpt.pth")
-    args = argparse.Namespace(torch=str(tmp_path / "ckpt.pth"), image_size=64, out=str(tmp_path / "out"))
+    args = argparse.Namespace(torch=str(tmp_path / "ckpt.pth"), image_size=64, window_size=None,
+                              out=str(tmp_path / "out"))
     assert converter.run(args) == 0
     assert (tmp_path / "out" / converter.WEIGHTS_FILE).is_file()
     torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "other.pth")
@@ -192,3 +193,19 @@ def test_cli_writes_weights_and_refuses_other_checkpoints(tmp_path):
         converter.config_from_state(converter.read_state_dict(tmp_path / "other.pth"))
     with pytest.raises(WeightsError, match="no checkpoint"):
         converter.read_state_dict(tmp_path / "missing.pth")
+
+
+def test_window_size_comes_from_the_attention_mask_when_the_index_is_not_saved():
+    """timm 0.6.13's ``state_dict()`` drops the relative position index (non-persistent) but keeps the shifted
+    blocks' attention masks [windows, w², w²]; with neither, the window must be given."""
+    from tfagiqa.errors import WeightsError
+
+    state = {k: v.numpy() for k, v in TorchSwinV2(CONFIG).state_dict().items()}
+    state = {k: v for k, v in state.items() if not k.endswith(("relative_position_index", "attn_mask"))}
+    mask = np.zeros((4, CONFIG.window_size ** 2, CONFIG.window_size ** 2), "float32")
+    assert converter.window_from_state({**state, "layers.0.blocks.1.attn_mask": mask}) == CONFIG.window_size
+    with pytest.raises(WeightsError, match="--window-size"):
+        converter.window_from_state(state)
+    assert converter.window_from_state(state, window_size=12) == 12
+    with pytest.raises(WeightsError, match="disagrees"):
+        converter.window_from_state({**state, "layers.0.blocks.1.attn_mask": mask}, window_size=12)

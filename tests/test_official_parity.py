@@ -420,7 +420,7 @@ def test_swinv2_stages_match_timm(tmp_path, timm_swinv2, layout):
         assert "layers.0.blocks.0.attn.relative_position_index" in state["model"]
     torch.save(state, path)
     out = tmp_path / "converted"
-    assert converter.run(argparse.Namespace(torch=str(path), image_size=64, out=str(out))) == 0
+    assert converter.run(argparse.Namespace(torch=str(path), image_size=64, window_size=None, out=str(out))) == 0
     config = SwinV2Config.from_dict(json.loads((out / converter.CONFIG_FILE).read_text()))
     expected = SwinV2Config(image_size=64, embed_dim=16, depths=(2, 2, 2, 2), num_heads=(2, 2, 4, 4), window_size=8,
                             cpb_hidden=512)

@@ -4,7 +4,9 @@
 
 writes ``DIR/swinv2.weights.h5`` (weights of :func:`tfagiqa.backbones.swinv2.swinv2_backbone`) and
 ``DIR/swinv2_config.json``; ``experiments/run_sfiqa.py --weights DIR`` picks them up. The architecture is read
-from the tensor shapes; the classifier head and the final norm are not used by SF-IQA and are skipped.
+from the tensor shapes; the classifier head and the final norm are not used by SF-IQA and are skipped. Only
+``pretrained_window_size=0`` models are supported: a checkpoint that keeps its ``relative_coords_table`` (the
+release files do) is checked for that; one saved by timm's ``state_dict()``, which drops the table, cannot be.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ WEIGHTS_FILE, CONFIG_FILE = "swinv2.weights.h5", "swinv2_config.json"
 def add_arguments(parser) -> None:
     parser.add_argument("--torch", required=True, help="the timm SwinV2 checkpoint (.pth state dict)")
     parser.add_argument("--image-size", type=int, default=256, help="input resolution the model was trained at")
+    parser.add_argument("--window-size", type=int, default=None,
+                        help="attention window; only needed when the checkpoint holds no position index or mask")
     parser.add_argument("--out", required=True, help="output folder")
 
 
@@ -44,19 +48,34 @@ def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     return {k: v.detach().float().cpu().numpy() for k, v in state.items() if hasattr(v, "detach")}
 
 
-def config_from_state(state: dict[str, np.ndarray], image_size: int = 256) -> SwinV2Config:
+def window_from_state(state: dict[str, np.ndarray], window_size: int | None = None) -> int:
+    """The attention window: from the relative position index ([w⁴]) where the checkpoint keeps it (Microsoft's
+    release files), else from a shifted block's attention mask ([windows, w², w²]; timm 0.6.13's ``state_dict()``
+    keeps no index), else ``window_size``. A given ``window_size`` that disagrees with the checkpoint is refused."""
+    index = state.get("layers.0.blocks.0.attn.relative_position_index")
+    masks = [v for k, v in state.items() if k.endswith(".attn_mask") and v.ndim == 3]
+    found = int(math.isqrt(index.shape[0])) if index is not None else (
+        int(math.isqrt(masks[0].shape[-1])) if masks else None)
+    if found is None and window_size is None:
+        raise WeightsError("the checkpoint keeps no relative_position_index and no attn_mask to read the window "
+                           "size from: pass --window-size (e.g. 16 for swinv2_tiny_window16_256)")
+    if found is not None and window_size is not None and found != window_size:
+        raise WeightsError(f"--window-size {window_size} disagrees with the checkpoint's window {found}")
+    return found or window_size
+
+
+def config_from_state(state: dict[str, np.ndarray], image_size: int = 256,
+                      window_size: int | None = None) -> SwinV2Config:
     """SwinV2Config from tensor shapes: embed dim and patch from the stem, depths by counting blocks, heads from
-    the logit scales, window from the relative position index, CPB width from its first layer."""
+    the logit scales, window from :func:`window_from_state`, CPB width from its first layer."""
     if "patch_embed.proj.weight" not in state or "layers.0.blocks.0.attn.logit_scale" not in state:
         raise WeightsError("not a timm SwinV2 checkpoint (no patch_embed.proj.weight / attn.logit_scale)")
     stages = sorted({int(k.split(".")[1]) for k in state if k.startswith("layers.")})
     depths = tuple(len({k.split(".")[3] for k in state if k.startswith(f"layers.{i}.blocks.")}) for i in stages)
     heads = tuple(state[f"layers.{i}.blocks.0.attn.logit_scale"].shape[0] for i in stages)
     proj = state["patch_embed.proj.weight"]
-    index = state.get("layers.0.blocks.0.attn.relative_position_index")
-    window = int(math.isqrt(index.shape[0])) if index is not None else 16
     return SwinV2Config(image_size=image_size, patch_size=proj.shape[-1], embed_dim=proj.shape[0], depths=depths,
-                        num_heads=heads, window_size=window,
+                        num_heads=heads, window_size=window_from_state(state, window_size),
                         mlp_ratio=state["layers.0.blocks.0.mlp.fc1.weight"].shape[0] / proj.shape[0],
                         cpb_hidden=state["layers.0.blocks.0.attn.cpb_mlp.0.weight"].shape[0])
 
@@ -108,9 +127,9 @@ def _load_block(block, state: dict[str, np.ndarray], prefix: str) -> None:
         _set(getattr(block, ours).bias, state[f"{prefix}.mlp.{ours}.bias"], f"{prefix}.mlp.{ours}.bias")
 
 
-def convert(state: dict[str, np.ndarray], image_size: int = 256):
+def convert(state: dict[str, np.ndarray], image_size: int = 256, window_size: int | None = None):
     """(Keras backbone with the checkpoint's weights, its config)."""
-    config = config_from_state(state, image_size)
+    config = config_from_state(state, image_size, window_size)
     model = swinv2_backbone(config)
     try:
         load_timm_state(model, state)
@@ -120,7 +139,7 @@ def convert(state: dict[str, np.ndarray], image_size: int = 256):
 
 
 def run(args) -> int:
-    model, config = convert(read_state_dict(args.torch), args.image_size)
+    model, config = convert(read_state_dict(args.torch), args.image_size, args.window_size)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model.save_weights(out / WEIGHTS_FILE)
