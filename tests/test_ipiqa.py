@@ -275,3 +275,14 @@ def test_interrupted_repeat_resumes_from_its_backup(tmp_path, monkeypatch):
     outcome = protocol.train_repeat(run.build, run.data, side, run.labels, run.profile, run.lookup, 1,
                                     with_validation=False, backup_dir=backup)
     assert len(outcome.history) == 3 and outcome.history[0] == first_epoch[0] and not backup.exists()
+
+
+def test_bpe_cleaning_follows_clip_basic_clean():
+    """What ftfy.fix_text + html.unescape×2 make of prompts (checked against the official tokenizer in
+    test_official_parity.py when a CLIP checkout is given)."""
+    import tensorflow as tf
+
+    raw = ["it\u2019s \u201cgood\u201d", "salt &amp; pepper &lt;3, &amp;gt;", "\ufb01ne \ufb02ow",
+           "\uff26\uff35\uff2c\uff2c\u3000\uff11\uff12", "caf\u00e9 unchanged"]
+    cleaned = [t.decode() for t in clip_text.clip_basic_clean(tf.constant(raw)).numpy()]
+    assert cleaned == ["it's \"good\"", "salt & pepper <3, >", "fine flow", "FULL 12", "caf\u00e9 unchanged"]

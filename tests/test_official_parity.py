@@ -19,8 +19,9 @@ Every check skips, saying why, when its source is missing (CI has none of them):
   ``encode_image`` and ``encode_text`` must match to 1e-4.
 * CLIP tokenizer: ``BPETokenizer`` from the checkout's ``bpe_simple_vocab_16e6.txt.gz`` gives the ids of the
   official ``clip.tokenize(texts, context_length=77, truncate=True)``: needs ``TFAGIQA_OFFICIAL_CLIP``, ``ftfy``
-  and ``regex``. Prompts that only ftfy's text repair or HTML unescaping change (curly quotes, ``&amp;``, ...)
-  are strict xfails: ``BPETokenizer`` documents that it applies neither.
+  and ``regex``; curly quotes, HTML entities, ligatures and full-width forms included (``clip_basic_clean``).
+  Mojibake, which only ftfy's encoding repair fixes, is a strict xfail: ``BPETokenizer`` documents that it does
+  not reproduce it.
 * HyperIQA (``models.py``: the official ``HyperNet(16, 112, 224, 112, 56, 28, 14, 7)`` + ``TargetNet``): needs
   ``TFAGIQA_OFFICIAL_HYPERIQA``. The ImageNet download ``resnet50_backbone(pretrained=True)`` attempts is
   answered with an empty state dict (every weight is randomised afterwards anyway).
@@ -267,15 +268,15 @@ TOKENIZER_PROMPTS = {
     "non_latin": "日本語のテキスト, emoji 😀, Ω ohm",
     "truncated": "a very long prompt " * 40,
     "empty": "",
-}
-# Prompts that ftfy.fix_text / html.unescape (the official basic_clean) change and BPETokenizer, as its docstring
-# says, does not: the official ids differ. Strict, so a tokenizer that learns these steps turns them into failures.
-FTFY_ONLY = {
+    # what the official basic_clean (ftfy.fix_text, html.unescape twice) changes, and clip_basic_clean reproduces
     "curly_quotes": "it\u2019s a \u201cquoted\u201d word",
-    "html_entities": "salt &amp; pepper &lt;3",
+    "html_entities": "salt &amp; pepper &lt;3, twice &amp;gt;",
     "ligature": "\ufb01ne \ufb02ow",
-    "full_width": "\uff26\uff35\uff2c\uff2c width \uff11\uff12\uff13",
+    "full_width": "\uff26\uff35\uff2c\uff2c width \uff11\uff12\uff13\u3000end",
 }
+# ftfy's mojibake repair, which BPETokenizer documents that it does not reproduce: the official ids differ.
+# Strict, so a tokenizer that learns it turns this into a failure.
+FTFY_ONLY = {"mojibake": "caf\u00c3\u00a9 au lait"}
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +298,7 @@ def project_tokenizer(clip_root):
 @pytest.mark.parametrize("prompt", [
     *(pytest.param(text, id=key) for key, text in TOKENIZER_PROMPTS.items()),
     *(pytest.param(text, id=key, marks=pytest.mark.xfail(
-        strict=True, reason="ftfy.fix_text / html.unescape are not applied by BPETokenizer (documented)"))
+        strict=True, reason="ftfy's mojibake repair is not reproduced by BPETokenizer (documented)"))
       for key, text in FTFY_ONLY.items()),
 ])
 def test_clip_tokenizer_matches_official(official_tokenize, project_tokenizer, prompt):

@@ -262,11 +262,37 @@ def read_openai_bpe(path: str | Path) -> tuple[dict[str, int], list[str]]:
     return {w: i for i, w in enumerate(words)}, merges
 
 
+# The parts of OpenAI's ``basic_clean`` (ftfy.fix_text, then html.unescape twice) that prompts meet, as plain
+# replacements the graph can run: ftfy's Latin ligatures and curly quotes, then the HTML entities (``&amp;`` last,
+# so one pass unescapes once, as html.unescape does).
+LIGATURES = {"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl", "\ufb05": "\u017ft",
+             "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij"}
+QUOTES = {"[\u02bc\u2018-\u201b]": "'", "[\u201c-\u201f]": '"'}
+ENTITIES = {"&lt;": "<", "&gt;": ">", "&quot;": '"', "&#39;": "'", "&#x27;": "'", "&apos;": "'", "&nbsp;": "\u00a0",
+            "&amp;": "&"}
+
+
+def clip_basic_clean(text: tf.Tensor) -> tf.Tensor:
+    """In-graph subset of CLIP's ``basic_clean``: full-width forms → ASCII (ftfy's width fix), ligatures, curly
+    quotes, HTML entities unescaped twice. ftfy's mojibake repair is not reproduced."""
+    points = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
+    points = tf.ragged.map_flat_values(
+        lambda c: tf.where((c >= 0xFF01) & (c <= 0xFF5E), c - 0xFEE0, tf.where(c == 0x3000, 0x20, c)), points)
+    text = tf.strings.unicode_encode(points, "UTF-8")
+    for table in (LIGATURES, QUOTES):
+        for pattern, plain in table.items():
+            text = tf.strings.regex_replace(text, pattern, plain)
+    for _ in range(2):
+        for entity, plain in ENTITIES.items():
+            text = tf.strings.regex_replace(text, entity, plain, replace_global=True)
+    return text
+
+
 @keras.saving.register_keras_serializable(package="tfagiqa")
 class BPETokenizer(keras.layers.Layer):
     """In-graph CLIP BPE: keras-hub's CLIP tokenizer + [SOT]/[EOT] packing to ``context_length`` (OpenAI
-    ``clip.tokenize`` with ``truncate=True``). Text is lower-cased and its whitespace collapsed first, as OpenAI's
-    ``whitespace_clean``/``lower`` do; ftfy's repair and HTML unescaping are not applied."""
+    ``clip.tokenize`` with ``truncate=True``). Text is cleaned as :func:`clip_basic_clean` says, lower-cased and
+    its whitespace collapsed, as OpenAI's ``basic_clean``/``whitespace_clean``/``lower`` do."""
 
     def __init__(self, vocabulary: dict[str, int], merges: list[str], context_length: int = 77, **kwargs):
         import keras_hub
@@ -298,7 +324,7 @@ class BPETokenizer(keras.layers.Layer):
         return folder
 
     def call(self, prompts):
-        text = tf.strings.lower(tf.reshape(prompts, [-1]), encoding="utf-8")
+        text = tf.strings.lower(clip_basic_clean(tf.reshape(prompts, [-1])), encoding="utf-8")
         text = tf.strings.strip(tf.strings.regex_replace(text, r"\s+", " "))
         return tf.cast(self.packer(self.tokenizer(text)), tf.int32)
 
