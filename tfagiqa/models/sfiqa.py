@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfagiqa.backbones.clip_vit import reset_position_ids
 from tfagiqa.backbones.swinv2 import (SWINV2_TINY_W16_256, TINY_TEST, SwinV2Config, TorchViewTaps, imagenet_normalise,
                                       stage_name, swinv2_backbone)
 from tfagiqa.errors import WeightsError
@@ -157,6 +158,7 @@ def clip_backbone(config: CLIPConfig = PICKSCORE):
         patch_size=config.patch_size, hidden_dim=config.vision_hidden, num_layers=config.vision_layers,
         num_heads=config.vision_heads, intermediate_dim=config.vision_intermediate,
         intermediate_activation=config.activation, image_shape=(config.image_size, config.image_size, 3))
+    reset_position_ids(vision)  # keras-hub initialises them to 0: every patch would read position 0's embedding
     text = keras_hub.models.CLIPTextEncoder(
         vocabulary_size=config.vocab_size, embedding_dim=config.text_hidden, hidden_dim=config.text_hidden,
         num_layers=config.text_layers, num_heads=config.text_heads, intermediate_dim=config.text_intermediate,
@@ -314,6 +316,7 @@ def load_clip_state(clip, state: dict[str, np.ndarray]) -> None:
     v = clip.vision_encoder
     v.embedding.patch_embedding.kernel.assign(state["vision_model.embeddings.patch_embedding.weight"].transpose(2, 3, 1, 0))
     v.embedding.position_embedding.embeddings.assign(state["vision_model.embeddings.position_embedding.weight"])
+    reset_position_ids(v)  # 0..n: a backbone not built by clip_backbone may still hold keras-hub's zeros
     v.embedding.class_embedding.assign(state["vision_model.embeddings.class_embedding"])
     for ours, theirs in ((v.pre_layer_norm, "pre_layrnorm"), (v.layer_norm, "post_layernorm")):
         ours.gamma.assign(state[f"vision_model.{theirs}.weight"])
