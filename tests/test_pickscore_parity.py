@@ -23,7 +23,7 @@ realistic scale, ``logit_scale = log 50``) with ``save_pretrained``, adds a ``vo
 Tolerance 1e-4 absolute on embeddings (entries up to ~6) and on S (exp(t) = 50; |S| up to ~17 here). Measured
 with transformers 5.23 / torch 2.13 on CPU: at most 5e-6 on the embeddings and 3e-5 on S, in every variant.
 
-    pip install transformers          # and torch; CI installs neither, so every test here skips there
+    pip install transformers          # CI does not install it, so every test here skips there
     pytest tests/test_pickscore_parity.py -rs -s    # -s prints the measured max abs differences
 """
 
