@@ -1,6 +1,5 @@
 """run_dlsr.py end to end on the synthetic stand-ins with the tiny backbone: learning, provenance, SavedModel parity."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -15,15 +14,7 @@ from tfagiqa.backbones.tiny import tiny_cnn_features
 from tfagiqa.data import load_dataset
 from tfagiqa.data.pipeline import make_dataset
 from tfagiqa.export import scoring_model
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from experiment_scripts import load_script
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """HyperIQA / Hypernet AGIQA: per-sample target weights, serialisation, schedules, losses, scorer, learning."""
 
-import importlib.util
 import os
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -13,8 +11,8 @@ import tensorflow as tf
 from tfagiqa import distribute
 from tfagiqa.models import hypernet
 from tfagiqa.protocols import hypernet as protocol
+from experiment_scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = hypernet.tiny(image_size=32)
 
 
@@ -144,13 +142,6 @@ def test_scorer_and_its_fixed_views():
     per_crop = np.asarray(crop_model({"image": normalised.astype("float32")}))[:, 0]
     np.testing.assert_allclose(score, per_crop.reshape(2, 4).mean(1), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(score, np.asarray(view_scorer(scorer)(views)["quality"]))
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_tiny_run_learns_on_synthetic_data(tmp_path):

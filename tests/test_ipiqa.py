@@ -1,7 +1,6 @@
 """IP-IQA: the two attention pools, positional-embedding interpolation, [QA] trainability, the head's 10× learning
 rate, Image2Prompt pre-training, serialisation, and run_ipiqa.py end to end on the synthetic AGIQA-3K (tiny encoders)."""
 
-import importlib.util
 from pathlib import Path
 
 import keras
@@ -15,8 +14,8 @@ from tfagiqa.layers.cross_modal_pool import CrossModalAttentionPool
 from tfagiqa.models import ipiqa, ipiqa_scorers
 from tfagiqa.protocols import image2prompt as i2p
 from tfagiqa.protocols.ipiqa import HeadScaledAdamW, RepeatOutcome
+from experiment_scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 SIZE = 64
 TEXT = clip_text.tiny_text_config()
 
@@ -192,13 +191,6 @@ def test_epoch_selection_rules():
         h["test"]["alignment"]["krcc"] = 0.0
     assert outcome.pick("best_test_sum")[0] == 2 and outcome.pick("last_epoch")[0] == 3
     assert outcome.pick("best_val_sum") == (1, history[0]["test"])
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_run_ipiqa_smoke_writes_tagged_rows_and_a_usable_scorer(tmp_path, pretrained_encoder):

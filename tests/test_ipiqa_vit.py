@@ -2,7 +2,6 @@
 through resolve_clip, the ViT model's outputs and training, and run_ipiqa.py --backbone vit (tiny, random weights)."""
 
 import gzip
-import importlib.util
 from pathlib import Path
 
 import keras
@@ -15,8 +14,8 @@ from tfagiqa.backbones import clip_text, clip_vit
 from tfagiqa.errors import WeightsError
 from tfagiqa.models import ipiqa
 from tfagiqa.protocols.ipiqa import PROFILES, HeadScaledAdamW, resolve_clip
+from experiment_scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
 PRESET_SIZE, SIZE = 32, 64  # the preset's resolution (2×2 patches) and the model's (4×4: the table is resized)
 VIT = clip_vit.tiny_vit_config()
 TEXT = clip_text.tiny_text_config()
@@ -157,13 +156,6 @@ def test_vit_model_outputs_prompt_dependence_and_training(vit_model, tmp_path):
     for _ in range(2):
         vit_model.train_on_batch(batch, targets)
     assert vit_model.evaluate(batch, targets, verbose=0) < before
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_run_ipiqa_smoke_with_the_vit_backbone(tmp_path, capsys):

@@ -1,6 +1,5 @@
 """Paper-versus-ours tables and figures: structure, hand-computed AVERAGE/VAR, sources never mixed, files written."""
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -9,19 +8,13 @@ import pytest
 from PIL import Image
 
 from tfagiqa import reports, results
+from experiment_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_CSV = ROOT / "results" / "paper" / "dlsr.csv"
 SYNTHETIC = {"perception_before": (0.50, 0.52, 0.55), "perception_after": (0.60, 0.64, 0.65),
              "alignment": (0.40, 0.44, 0.48), "stair_before": (0.30, 0.31, 0.35), "stair_after": (0.33, 0.36, 0.42)}
 REAL_AFTER = (0.71, 0.73)
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def row(experiment, fold, srcc, data="synthetic", weights="random", subset="all", alpha=""):

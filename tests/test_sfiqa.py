@@ -1,7 +1,6 @@
 """SF-IQA: SwinV2 attention against a direct numpy computation, SAMA's layout, the fusion rows' provenance from one
 pair of trained branches, the custom AIGIQA-20K split, serialisation round trips and the smoke run."""
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -19,8 +18,7 @@ from tfagiqa.data.sama import checkerboard, sama
 from tfagiqa.layers.fusion_transformer import FusionTransformerEncoder, sine_position_embedding
 from tfagiqa.layers.l2_pooling import L2Pooling, hanning_kernel
 from tfagiqa.models import sfiqa
-
-ROOT = Path(__file__).resolve().parents[1]
+from experiment_scripts import load_script
 
 
 def numpy_window_attention(layer: WindowAttentionV2, x: np.ndarray) -> np.ndarray:
@@ -171,13 +169,6 @@ def test_aigiqa20k_split_sizes_and_stratification(tmp_path):
                                                 "DALLE3", "IF", "MJ"], [1400] * 7 + [700] * 4 + [350] * 4)})
     big["overall"] = np.random.default_rng(0).normal(3.86, 0.71, len(big))
     assert stratified_split(big).value_counts().to_dict() == {"train": 11_200, "test": 2_800}
-
-
-def load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
