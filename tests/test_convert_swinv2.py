@@ -209,3 +209,11 @@ def test_window_size_comes_from_the_attention_mask_when_the_index_is_not_saved()
     assert converter.window_from_state(state, window_size=12) == 12
     with pytest.raises(WeightsError, match="disagrees"):
         converter.window_from_state({**state, "layers.0.blocks.1.attn_mask": mask}, window_size=12)
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
+    from tfagiqa.errors import WeightsError
+
+    (tmp_path / "bad.pth").write_text("not a checkpoint")
+    with pytest.raises(WeightsError, match="cannot read .*bad.pth as a torch.save file"):
+        converter.read_state_dict(tmp_path / "bad.pth")

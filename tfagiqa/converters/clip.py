@@ -19,7 +19,7 @@ import numpy as np
 
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig, clip_image_encoder
 from tfagiqa.backbones.clip_text import BPETokenizer, CLIPTextConfig, clip_text_encoder
-from tfagiqa.converters import require_torch
+from tfagiqa.converters import read_torch_state, require_torch, state_to_numpy
 from tfagiqa.errors import TfagiqaError, WeightsError
 
 HELP = "OpenAI CLIP ResNet checkpoint (RN50.pt) → image_encoder.keras + text_encoder.keras"
@@ -38,23 +38,10 @@ def add_arguments(parser) -> None:
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """Every tensor of a TorchScript archive or a (possibly wrapped) state dict, as float32 numpy arrays."""
     torch = require_torch()
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint at {path}. {DOWNLOAD_HINT}")
     try:
-        state = torch.jit.load(str(path), map_location="cpu").state_dict()
-    except RuntimeError:
-        state = torch.load(str(path), map_location="cpu", weights_only=True)
-        if isinstance(state, dict) and "state_dict" in state:
-            state = state["state_dict"]
-    if not isinstance(state, dict):
-        raise WeightsError(f"{path} holds neither a TorchScript CLIP model nor a state dict")
-    out = {}
-    for key, value in state.items():
-        key = key[len("module."):] if key.startswith("module.") else key
-        if hasattr(value, "detach"):
-            out[key] = value.detach().float().cpu().numpy()
-    return out
+        return state_to_numpy(torch.jit.load(str(path), map_location="cpu").state_dict(), path)
+    except (RuntimeError, ValueError):
+        return read_torch_state(path, DOWNLOAD_HINT)
 
 
 def configs_from_state(state: dict[str, np.ndarray]) -> tuple[CLIPResNetConfig, CLIPTextConfig]:

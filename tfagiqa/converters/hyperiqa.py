@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from tfagiqa.converters import require_torch
+from tfagiqa.converters import read_torch_state
 from tfagiqa.errors import TfagiqaError
 
 HELP = "official HyperIQA checkpoint (koniq_pretrained.pkl) → DIR/model.keras + scoring SavedModel"
@@ -32,21 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """The checkpoint's tensors as float32 numpy arrays (a ``module.`` DataParallel prefix is dropped)."""
-    torch = require_torch()
-    path = Path(path)
-    if not path.is_file():
-        raise TfagiqaError(f"no checkpoint at {path} (the official one is koniq_pretrained.pkl, "
-                           "linked from github.com/SSL92/hyperIQA)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise TfagiqaError(f"cannot read {path} as a PyTorch state dict: {exc}") from exc
-    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
-        state = state["state_dict"]
-    if not isinstance(state, dict) or "fc5b_fc.weight" not in {k.removeprefix("module.") for k in state}:
+    state = read_torch_state(path, "The official one is koniq_pretrained.pkl, linked from github.com/SSL92/hyperIQA.")
+    if "fc5b_fc.weight" not in state:
         raise TfagiqaError(f"{path} is not a HyperIQA HyperNet state dict (no fc5b_fc.weight)")
-    return {k.removeprefix("module."): v.detach().cpu().numpy() for k, v in state.items()
-            if not k.endswith("num_batches_tracked")}
+    return {k: v for k, v in state.items() if not k.endswith("num_batches_tracked")}
 
 
 def config_from_state(state: dict[str, np.ndarray]):
@@ -106,11 +95,7 @@ def assign_backbone(model: keras.Model, state: dict[str, np.ndarray], prefix: st
 
 def load_torchvision_resnet50(model: keras.Model, path: str | Path) -> None:
     """ImageNet weights for ``res`` from torchvision's ``resnet50-19c8e357.pth`` (what the official code loads)."""
-    torch = require_torch()
-    try:
-        state = {k: v.numpy() for k, v in torch.load(path, map_location="cpu", weights_only=True).items()}
-    except Exception as exc:
-        raise TfagiqaError(f"cannot read {path} as a torchvision ResNet-50 state dict: {exc}") from exc
+    state = read_torch_state(path, "torchvision's resnet50-19c8e357.pth (download.pytorch.org/models/).")
     assign_backbone(model, state, prefix="")
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tfagiqa.backbones.swinv2 import SwinV2Config, relative_coords_table, swinv2_backbone
-from tfagiqa.converters import require_torch
+from tfagiqa.converters import read_torch_state
 from tfagiqa.errors import WeightsError
 
 HELP = "timm SwinV2 checkpoint (swinv2_tiny_patch4_window16_256.pth) → swinv2.weights.h5 for SF-IQA"
@@ -37,15 +37,7 @@ def add_arguments(parser) -> None:
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """The checkpoint's tensors as float32 numpy arrays (unwrapping ``model`` / ``state_dict`` containers)."""
-    torch = require_torch()
-    path = Path(path)
-    if not path.is_file():
-        raise WeightsError(f"no checkpoint at {path}. {DOWNLOAD_HINT}")
-    state = torch.load(str(path), map_location="cpu", weights_only=True)
-    for key in ("model", "state_dict"):
-        if isinstance(state, dict) and key in state and isinstance(state[key], dict):
-            state = state[key]
-    return {k: v.detach().float().cpu().numpy() for k, v in state.items() if hasattr(v, "detach")}
+    return read_torch_state(path, DOWNLOAD_HINT)
 
 
 def window_from_state(state: dict[str, np.ndarray], window_size: int | None = None) -> int:
