@@ -147,7 +147,7 @@ class Run:
         side_of = protocol.folds(df)
         for fold in fold_ids:
             tag = name if subset == "all" else f"{name}_{subset}"
-            backup = None if self.args.strategy == "default" else self.out / "backup" / f"{tag}_fold{fold}"
+            backup = distribute.backup_dir(self.out, f"{tag}_fold{fold}", self.strategy)
             outcome = protocol.run_fold(df, side_of[fold], kind, self.config(base), self.bank, self.profile,
                                         self.args.seed + fold, desc=f"{name} fold {fold}", strategy=self.strategy,
                                         backup_dir=backup)
