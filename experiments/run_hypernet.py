@@ -25,12 +25,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from tfagiqa import distribute, results  # noqa: E402
-from tfagiqa.data import DIRNAMES, default_data_root, load_dataset, schema  # noqa: E402
+from tfagiqa.data import DIRNAMES, default_data_root, load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.models import hypernet  # noqa: E402
 from tfagiqa.protocols import hypernet as protocol  # noqa: E402
-from tfagiqa.text.embedders import embed_prompts  # noqa: E402
+from tfagiqa.text.embedders import embed_texts  # noqa: E402
 
 TARGETS = ("quality", "authenticity", "alignment", "both", "hybrid")
 VARIANTS = ("image", "text", "semantics")
@@ -59,7 +59,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--loss", default="l1", choices=hypernet.LOSSES,
                    help="l1 (HyperIQA), rank (ImageReward), rank+score (ImageReward + bounded Appendix C)")
     p.add_argument("--text-embedder", default="tfidf",
-                   help="prompt embedder for text inputs: tfidf | keras-hub:PRESET_DIR | blip (not available)")
+                   help="text inputs' frozen embedder: tfidf | keras-hub:PRESET_DIR | blip:DIR (the paper's ImageReward "
+                        "BLIP feature; DIR from tfagiqa convert imagereward)")
+    p.add_argument("--cache-dir", default=None, help="BLIP embedding cache (default <data-root>/cache/features)")
     p.add_argument("--repeats", type=int, default=None, help="grouped 80/20 splits (default: the profile's; paper 10)")
     p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
@@ -86,10 +88,10 @@ class Run:
         self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, root)
         targets = DEFAULT_TARGETS[args.dataset] if args.target is None else (args.target,)
         self.experiments = [hypernet.experiment(t, args.variant, args.dataset) for t in targets]
-        self.prompts, self.table, self.embedder = [], None, ""
+        self.text, self.embedder = None, ""
         if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
-            self.prompts = sorted(self.data[schema.PROMPT].astype(str).unique())
-            self.table, self.embedder = embed_prompts(self.prompts, args.text_embedder)
+            self.text = embed_texts(self.data, args.text_embedder, cache_dir=args.cache_dir or root / "cache" / "features")
+            self.embedder = self.text.label
         self.out = distribute.output_dir(args.out, self.strategy)
         self.results_path = self.out / "results.csv"
         self.rows: list[dict] = []
@@ -112,10 +114,10 @@ class Run:
 
     def setting(self, exp: hypernet.Experiment) -> protocol.Setting:
         labels = tuple(protocol.label_for(self.data, o) for o in exp.outputs)
-        text_dim = self.table.shape[1] if self.table is not None else 0
+        text = {} if exp.target_input == "lda" and exp.hyper_input == "image" else \
+            {"text_dim": self.text.dim, "text_key": self.text.key}
         config = self.profile.config(outputs=exp.outputs, hyper_input=exp.hyper_input,
-                                     target_input=exp.target_input,
-                                     text_dim=text_dim if exp.target_input != "lda" or exp.hyper_input != "image" else 0)
+                                     target_input=exp.target_input, **text)
         return protocol.Setting(exp, labels, config)
 
     def run(self) -> None:
@@ -129,7 +131,7 @@ class Run:
                           f"{' (validation carve-out)' if validation else ''}", flush=True)
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
-                        self.prompts, self.table, validation=validation, loss=self.args.loss,
+                        self.text, validation=validation, loss=self.args.loss,
                         backbone_weights=self.weights_path, strategy=self.strategy,
                         backup_dir=distribute.backup_dir(self.args.out, f"{self.args.dataset}_{exp.name}_split{index}"
                                                          f"{'_val' if validation else ''}", self.strategy))

@@ -61,9 +61,9 @@ def test_keras_round_trip(tmp_path, target, variant):
     prompts = ["a red cube", "two blue balls"]
     config = hypernet.tiny(image_size=32, outputs=exp.outputs, hyper_input=exp.hyper_input,
                            target_input=exp.target_input, text_dim=3 if target != "quality" else 0)
-    model = hypernet.hypernet_model(config, prompts=prompts if config.needs_text else ())
+    model = hypernet.hypernet_model(config, text_keys=prompts if config.needs_text else ())
     if config.needs_text:
-        hypernet.set_prompt_table(model, np.arange(6, dtype="float32").reshape(2, 3))
+        hypernet.set_text_table(model, np.arange(6, dtype="float32").reshape(2, 3))
     x = {"image": images(3), "prompt": np.array(prompts + ["unseen"])}
     x = {k: v for k, v in x.items() if k in model.input}
     before = np.asarray(model(x))
@@ -159,27 +159,26 @@ def test_tiny_run_learns_on_synthetic_data(tmp_path):
 
 
 def test_prompt_embedders(tmp_path):
-    """The TF-IDF baseline and a (tiny, local) keras-hub preset; BLIP is refused with a message."""
+    """The TF-IDF baseline and a (tiny, local) keras-hub preset, one row per distinct prompt; bare ``blip`` says how
+    to get the converted ImageReward it needs (``blip:DIR`` is tested in test_imagereward.py)."""
     import keras_hub
 
     from tfagiqa.errors import WeightsError
-    from tfagiqa.text.embedders import embed_prompts
+    from tfagiqa.text.embedders import embed_texts
 
-    prompts = ["a red cube", "blue ball", "a red cube"]
-    tfidf, label = embed_prompts(prompts)
-    assert label == "tfidf" and tfidf.shape[0] == 3
-    np.testing.assert_allclose(tfidf[0], tfidf[2])
-    assert np.abs(tfidf[0] - tfidf[1]).max() > 0
+    df = pd.DataFrame({"prompt": ["a red cube", "blue ball", "a red cube"], "name": ["0.png", "1.png", "2.png"]})
+    tfidf = embed_texts(df)
+    assert tfidf.label == "tfidf" and tfidf.key == "prompt" and tfidf.keys == ["a red cube", "blue ball"]
+    assert tfidf.vectors.shape[0] == 2 and np.abs(tfidf.vectors[0] - tfidf.vectors[1]).max() > 0
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "cube", "blue", "ball"]
     keras_hub.models.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=8,
                                   intermediate_dim=16, max_sequence_length=16).save_to_preset(tmp_path)
     keras_hub.models.BertTextClassifierPreprocessor(keras_hub.models.BertTokenizer(vocabulary=vocab),
                                                     sequence_length=8).save_to_preset(tmp_path)
-    hub, label = embed_prompts(prompts, f"keras-hub:{tmp_path}")
-    assert hub.shape == (3, 8) and label == f"keras-hub:{tmp_path}"
-    np.testing.assert_allclose(hub[0], hub[2], atol=1e-6)
-    with pytest.raises(WeightsError, match="BLIP"):
-        embed_prompts(prompts, "blip")
+    hub = embed_texts(df, f"keras-hub:{tmp_path}")
+    assert hub.vectors.shape == (2, 8) and hub.dim == 8 and hub.label == f"keras-hub:{tmp_path}"
+    with pytest.raises(WeightsError, match="tfagiqa convert imagereward"):
+        embed_texts(df, "blip")
 
 
 def test_weights_resolution_and_refusals(tmp_path):
@@ -213,15 +212,15 @@ def test_interrupted_split_resumes_from_its_backup(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.prompts, run.table,
+        protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.text,
                            backup_dir=backup, log=dies_after_epoch_two)
     assert (backup / "state.pkl").is_file()
     saved = distribute.EpochBackup(backup)
-    probe = protocol.build_model(setting, run.prompts, run.table, 7, None)
+    probe = protocol.build_model(setting, run.text, 7, None)
     first_epoch = saved.restore(probe)
     assert len(first_epoch) == 1  # the kill came before epoch 2's backup was written
 
-    resumed = protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.prompts, run.table,
+    resumed = protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.text,
                                  backup_dir=backup, log=lines.append)
     assert any("resumed" in line and "after epoch 1" in line for line in lines)
     assert len(resumed.history) == 3 and not backup.exists()

@@ -86,5 +86,6 @@ def _load_entries() -> None:
     """Import the modules that register entries (kept lazy so importing the catalogue stays cheap)."""
     import tfagiqa.models.dlsr_scorers  # noqa: F401
     import tfagiqa.models.hypernet_scorers  # noqa: F401
+    import tfagiqa.models.imagereward_scorers  # noqa: F401
     import tfagiqa.models.ipiqa_scorers  # noqa: F401
     import tfagiqa.models.sfiqa_scorers  # noqa: F401

@@ -46,6 +46,8 @@ class Scorer:
             raise TfagiqaError(f"{directory} is not a tfagiqa SavedModel (saved_model.pb and tfagiqa.json expected); "
                                "write one with `tfagiqa export`")
         metadata = json.loads(meta_file.read_text())
+        import tensorflow_text  # noqa: F401  registers the ops of keras-hub's in-graph tokenizers (WordPiece, BPE)
+
         loaded = tf.saved_model.load(str(directory))
         if "score_views" not in loaded.signatures:
             raise TfagiqaError(f"{directory} has no score_views signature; re-export it with this version of tfagiqa")

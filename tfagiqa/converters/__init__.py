@@ -5,7 +5,7 @@ Each converter module defines ``HELP`` (one line), ``add_arguments(parser)`` and
 """
 
 CONVERTERS = {"hyperiqa": "tfagiqa.converters.hyperiqa", "clip": "tfagiqa.converters.clip",
-              "swinv2": "tfagiqa.converters.swinv2"}
+              "swinv2": "tfagiqa.converters.swinv2", "imagereward": "tfagiqa.converters.imagereward"}
 
 
 def require_torch():

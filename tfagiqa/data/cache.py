@@ -60,6 +60,7 @@ class FeatureCache:
         augment: Mapping[str, Any] | None = None,
         preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None,
         batch_size: int = 32,
+        with_prompt: bool = False,
         progress: bool = True,
     ) -> np.ndarray:
         """Features ``[len(df), ...]`` of ``df``'s images in row order, from the cache or from ``compute_fn``.
@@ -68,7 +69,8 @@ class FeatureCache:
         ``key`` names what the pipeline settings do not: dataset, backbone, weights id (and so its preprocess).
         View 0 is the plain images; view ``v > 0`` applies ``augmentation(**augment, seed=v)``
         (``augment`` defaults to ``{"flip": True}``) and seeds random crops with ``v``, so every view is
-        reproducible.
+        reproducible. With ``with_prompt`` the features depend on each row's prompt too: ``compute_fn`` gets
+        ``{"image": images, "prompt": prompts}`` (an image-aware text embedding, e.g. BLIP's).
         """
         augment = dict(DEFAULT_AUGMENT if augment is None else augment) if view else None
         full_key = {
@@ -79,6 +81,7 @@ class FeatureCache:
                 "resize_to": resize_to if resize_to is None or isinstance(resize_to, int) else list(resize_to),
                 "view": view,
                 "augment": augment,
+                **({"with_prompt": True} if with_prompt else {}),
             },
         }
         images = df[schema.IMAGE].astype(str).tolist()
@@ -94,6 +97,7 @@ class FeatureCache:
             batch_size=batch_size,
             seed=view,
             preprocess=preprocess,
+            with_prompt=with_prompt,
         )
         features = _compute(dataset, compute_fn, len(df), progress)
         self.store(full_key, images, features)
@@ -153,10 +157,11 @@ def _compute(dataset: tf.data.Dataset, compute_fn: Callable, total: int, progres
     """Run ``compute_fn`` batch by batch with a progress bar and stack the results (DataError for a bad image)."""
     parts = []
     with surface_data_errors(), tqdm(total=total, unit="img", desc="features", disable=not progress) as bar:
-        for images in dataset:
-            features = np.asarray(compute_fn(images))
-            if features.shape[:1] != images.shape[:1]:
-                raise ValueError(f"compute_fn returned shape {features.shape} for a batch of {images.shape[0]}")
+        for inputs in dataset:
+            features = np.asarray(compute_fn(inputs))
+            count = (inputs["image"] if isinstance(inputs, dict) else inputs).shape[0]
+            if features.shape[0] != count:
+                raise ValueError(f"compute_fn returned shape {features.shape} for a batch of {count}")
             parts.append(features)
             bar.update(len(features))
     return np.concatenate(parts)

@@ -4,7 +4,8 @@ Element structure (what ``model.fit`` / ``model.predict`` receive):
 
 * ``images`` float32 ``[B, H, W, 3]`` in [0, 255] (or whatever ``preprocess`` maps them to);
   ``[B, N, H, W, 3]`` for ``crop="fixed_crops"`` (crop ``k`` of every image at ``[:, k]``; average the N scores);
-* ``inputs`` is ``images``, or ``{"image": images, "prompt": prompts}`` (tf.string ``[B]``) with ``with_prompt``;
+* ``inputs`` is ``images``, or ``{"image": images, "prompt": prompts}`` (tf.string ``[B]``) with ``with_prompt``,
+  plus ``"name"`` (the label file's image names, tf.string ``[B]``) with ``with_name``;
 * each element is ``(inputs, labels)`` with float32 ``labels [B, len(label_columns)]``, or ``inputs`` alone
   when no label columns are asked for (inference, feature extraction).
 
@@ -52,6 +53,7 @@ def make_dataset(
     with_prompt: bool = False,
     preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None,
     drop_remainder: bool = False,
+    with_name: bool = False,
 ) -> tf.data.Dataset:
     """Batched dataset of ``df``'s images (and labels, prompts); see the module docstring for the structure.
 
@@ -72,23 +74,26 @@ def make_dataset(
             return make_tfrecord_dataset(
                 shards, label_columns, names=df[schema.NAME].astype(str).tolist(), image_size=image_size, crop=crop,
                 n_crops=n_crops, resize_to=resize_to, augment=augment, batch_size=batch_size, shuffle=shuffle,
-                seed=seed, with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder)
+                seed=seed, with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder,
+                with_name=with_name)
     columns = {"path": _existing_paths(df), "labels": _labels(df, label_columns)}
     if with_prompt:
         columns["prompt"] = df[schema.PROMPT].astype(str).to_numpy()
+    if with_name:
+        columns["name"] = df[schema.NAME].astype(str).to_numpy()
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle:
         ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
     return batches(ds, lambda row: _decode(row["path"]), image_size=image_size, crop=crop, n_crops=n_crops,
                    resize_to=resize_to, augment=augment, batch_size=batch_size, seed=seed,
                    with_labels=bool(label_columns), with_prompt=with_prompt, preprocess=preprocess,
-                   drop_remainder=drop_remainder)
+                   drop_remainder=drop_remainder, with_name=with_name)
 
 
 def batches(rows: tf.data.Dataset, decode: Callable[[dict], tf.Tensor], *, image_size: Size, crop: str,
             n_crops: int, resize_to: Size | None, augment: keras.Layer | None, batch_size: int, seed: int,
             with_labels: bool, with_prompt: bool, preprocess: Callable | None,
-            drop_remainder: bool) -> tf.data.Dataset:
+            drop_remainder: bool, with_name: bool = False) -> tf.data.Dataset:
     """Decode, crop, batch, augment and arrange ``rows`` (dicts with ``labels`` and optionally ``prompt``).
 
     Shared by the image-folder pipeline (:func:`make_dataset`) and the TFRecord one (``tfagiqa.data.tfrecord``);
@@ -104,7 +109,7 @@ def batches(rows: tf.data.Dataset, decode: Callable[[dict], tf.Tensor], *, image
     )
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(lambda batch: {**batch, "image": _finish(batch["image"], augment, preprocess)})
-    ds = ds.map(lambda batch: _structure(batch, with_labels, with_prompt))
+    ds = ds.map(lambda batch: _structure(batch, with_labels, with_prompt, with_name))
     options = tf.data.Options()
     options.deterministic = True
     return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
@@ -273,7 +278,8 @@ def _finish(images: tf.Tensor, augment: keras.Layer | None, preprocess: Callable
     return tf.ensure_shape(tf.reshape(flat, shape), images.shape)
 
 
-def _structure(batch: dict, with_labels: bool, with_prompt: bool):
-    """Arrange a batch as ``(inputs, labels)`` or ``inputs``, inputs being images or {"image", "prompt"}."""
-    inputs = {"image": batch["image"], "prompt": batch["prompt"]} if with_prompt else batch["image"]
+def _structure(batch: dict, with_labels: bool, with_prompt: bool, with_name: bool):
+    """Arrange a batch as ``(inputs, labels)`` or ``inputs``, inputs being images or {"image", "prompt", "name"}."""
+    strings = [k for k, wanted in (("prompt", with_prompt), ("name", with_name)) if wanted]
+    inputs = {"image": batch["image"], **{k: batch[k] for k in strings}} if strings else batch["image"]
     return (inputs, batch["labels"]) if with_labels else inputs

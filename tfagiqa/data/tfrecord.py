@@ -113,7 +113,8 @@ def make_tfrecord_dataset(directory: str | Path, label_columns: Sequence[str] = 
                           image_size: Size = 224, crop: str = "resize", n_crops: int = 1,
                           resize_to: Size | None = None, augment: keras.Layer | None = None, batch_size: int = 32,
                           shuffle: bool = False, seed: int = 0, with_prompt: bool = False,
-                          preprocess: Callable | None = None, drop_remainder: bool = False) -> tf.data.Dataset:
+                          preprocess: Callable | None = None, drop_remainder: bool = False,
+                          with_name: bool = False) -> tf.data.Dataset:
     """Batches from TFRecord shards with ``pipeline.make_dataset``'s structure; ``names`` keeps only those images
     (e.g. one split), in shard order."""
     manifest = read_manifest(directory)
@@ -135,7 +136,7 @@ def make_tfrecord_dataset(directory: str | Path, label_columns: Sequence[str] = 
         rows = rows.shuffle(manifest["count"], seed=seed, reshuffle_each_iteration=True)
     return batches(rows, _decode, image_size=image_size, crop=crop, n_crops=n_crops, resize_to=resize_to,
                    augment=augment, batch_size=batch_size, seed=seed, with_labels=bool(label_columns),
-                   with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder)
+                   with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder, with_name=with_name)
 
 
 def _decode(row: dict) -> tf.Tensor:

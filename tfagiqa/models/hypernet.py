@@ -50,6 +50,7 @@ class HypernetConfig:
     hyper_input: str = "image"  # image | text
     target_input: str = "lda"  # lda | text | semantics_text
     text_dim: int = 0  # prompt embedding width (needed when a text input is used)
+    text_key: str = "prompt"  # what the frozen text table is keyed by: prompt, or the image's name (BLIP)
 
     @property
     def feature_size(self) -> int:
@@ -92,16 +93,16 @@ def lda_vector(taps, config: HypernetConfig):
     return keras.layers.Concatenate(name="target_in_vec")(heads)
 
 
-def prompt_embedding(prompt, prompts: list[str], dim: int):
-    """prompt string [B] → frozen embedding [B, dim] by table lookup (the table is set by ``set_prompt_table``)."""
-    ids = keras.layers.StringLookup(vocabulary=list(prompts), name="prompt_ids")(prompt)
-    return keras.layers.Embedding(len(prompts) + 1, dim, trainable=False, name="prompt_table")(ids)
+def text_embedding(key, keys: list[str], dim: int):
+    """key string [B] → frozen embedding [B, dim] by table lookup (the table is set by ``set_text_table``)."""
+    ids = keras.layers.StringLookup(vocabulary=list(keys), name="prompt_ids")(key)
+    return keras.layers.Embedding(len(keys) + 1, dim, trainable=False, name="prompt_table")(ids)
 
 
-def set_prompt_table(model: keras.Model, table: np.ndarray) -> None:
-    """Load the prompt embeddings (row i = vocabulary prompt i; unknown prompts get zeros)."""
+def set_text_table(model: keras.Model, vectors: np.ndarray) -> None:
+    """Load the text embeddings (row i = key i of the model's vocabulary; unknown keys get zeros)."""
     layer = model.get_layer("prompt_table")
-    layer.set_weights([np.concatenate([np.zeros((1, table.shape[1]), "float32"), table.astype("float32")])])
+    layer.set_weights([np.concatenate([np.zeros((1, vectors.shape[1]), "float32"), vectors.astype("float32")])])
 
 
 def text_hyper_map(text, config: HypernetConfig):
@@ -111,15 +112,16 @@ def text_hyper_map(text, config: HypernetConfig):
     return keras.layers.Reshape((size, size, TEXT_MAP_CHANNELS), name="text_hyper_map")(x)
 
 
-def hypernet_model(config: HypernetConfig = HYPERIQA, prompts: list[str] = (), normalise: bool = True,
+def hypernet_model(config: HypernetConfig = HYPERIQA, text_keys: list[str] = (), normalise: bool = True,
                    name: str = "hypernet") -> keras.Model:
-    """{image [B, S, S, 3] (+ prompt [B])} → scores [B, len(outputs)] for one crop per row.
+    """{image [B, S, S, 3] (+ prompt or name [B])} → scores [B, len(outputs)] for one crop per row.
 
-    With ``normalise`` the image is in [0, 255] and normalised inside; without it the input is already
-    ImageNet-normalised, which is the official network's input (the converter's model).
+    A text input is a string key of the frozen text table (``text_keys``, ``config.text_key``): the prompt, or with
+    an image-aware embedder (BLIP) the image's name. With ``normalise`` the image is in [0, 255] and normalised
+    inside; without it the input is already ImageNet-normalised, the official network's input (the converter's).
     """
-    if config.needs_text and not (prompts and config.text_dim):
-        raise ValueError("a text input needs the prompt vocabulary and text_dim")
+    if config.needs_text and not (text_keys and config.text_dim):
+        raise ValueError("a text input needs the text table's keys and text_dim")
     inputs, taps, text = {}, None, None
     if config.needs_image:
         image = keras.Input((config.image_size, config.image_size, 3), name="image")
@@ -127,8 +129,8 @@ def hypernet_model(config: HypernetConfig = HYPERIQA, prompts: list[str] = (), n
         x = imagenet_normalisation()(image) if normalise else image
         taps = resnet50_torchvision(config.image_size, config.width, config.blocks, name="res")(x)
     if config.needs_text:
-        inputs["prompt"] = keras.Input((), dtype="string", name="prompt")
-        text = prompt_embedding(inputs["prompt"], prompts, config.text_dim)
+        inputs[config.text_key] = keras.Input((), dtype="string", name=config.text_key)
+        text = text_embedding(inputs[config.text_key], text_keys, config.text_dim)
 
     hyper_in = taps[3] if config.hyper_input == "image" else text_hyper_map(text, config)
     params = HyperNetwork(config.feature_size, config.hyper_channels, config.target_sizes, len(config.outputs),

@@ -33,6 +33,7 @@ from tfagiqa.data import schema, splits
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError, WeightsError
 from tfagiqa.models import hypernet
+from tfagiqa.text.embedders import TextTable
 
 LR = 2e-5
 LR_RATIO = 10
@@ -152,20 +153,26 @@ class Setting:
     config: hypernet.HypernetConfig
 
 
+def text_key_option(setting: Setting) -> dict:
+    """The pipeline option that yields the model's text-table key (``with_prompt`` or ``with_name``), if any."""
+    config = setting.config
+    return {f"with_{config.text_key}": True} if config.needs_text else {}
+
+
 def train_data(df: pd.DataFrame, setting: Setting, profile: Profile, seed: int) -> tf.data.Dataset:
     """Each row ``train_crops`` times, shuffled, random crop + flip (new draws every epoch)."""
     repeated = pd.concat([df] * profile.train_crops, ignore_index=True)
     return make_dataset(repeated, setting.labels, image_size=profile.crop, crop="random_crop",
                         resize_to=profile.resize_to, augment=augmentation(flip=True, seed=seed),
-                        batch_size=profile.batch_size, shuffle=True, seed=seed,
-                        with_prompt=setting.config.needs_text)
+                        batch_size=profile.batch_size, shuffle=True, seed=seed, **text_key_option(setting))
 
 
 def test_data(df: pd.DataFrame, setting: Setting, profile: Profile) -> tf.data.Dataset:
     """Each row's ``test_crops`` fixed crops ([B, k, S, S, 3])."""
     return make_dataset(df, setting.labels, image_size=profile.crop, crop="fixed_crops", n_crops=profile.test_crops,
                         resize_to=profile.resize_to, batch_size=max(1, 64 // profile.test_crops),
-                        with_prompt=setting.config.needs_text)
+                        **text_key_option(setting))
+
 
 
 def predict_mean(model: keras.Model, dataset: tf.data.Dataset, crops: int, needs_text: bool,
@@ -175,10 +182,9 @@ def predict_mean(model: keras.Model, dataset: tf.data.Dataset, crops: int, needs
     out = []
     for inputs, _ in dataset:
         images = inputs["image"] if needs_text else inputs
-        flat = tf.reshape(images, (-1, *images.shape[2:]))
-        x = {"image": flat}
+        x = {"image": tf.reshape(images, (-1, *images.shape[2:]))}
         if needs_text:
-            x["prompt"] = tf.repeat(inputs["prompt"], crops)
+            x.update({k: tf.repeat(v, crops) for k, v in inputs.items() if k != "image"})
         scores = infer(model_inputs(model, x))
         out.append(tf.reduce_mean(tf.reshape(scores, (-1, crops, scores.shape[-1])), axis=1).numpy())
     return np.concatenate(out)
@@ -230,17 +236,17 @@ def resolve_weights(spec: str, profile: Profile, data_root: Path) -> tuple[Path 
     return path, str(path)
 
 
-def build_model(setting: Setting, prompts: list[str], table: np.ndarray | None, seed: int,
+def build_model(setting: Setting, text: TextTable | None, seed: int,
                 backbone_weights: Path | None = None) -> keras.Model:
-    """A fresh network (seeded), ImageNet backbone when given, prompt table loaded when the setting reads prompts."""
+    """A fresh network (seeded), ImageNet backbone when given, text table loaded when the setting reads text."""
     keras.utils.set_random_seed(seed)
-    model = hypernet.hypernet_model(setting.config, prompts=prompts)
+    model = hypernet.hypernet_model(setting.config, text_keys=text.keys if setting.config.needs_text else ())
     if backbone_weights is not None and setting.config.needs_image:
         from tfagiqa.converters.hyperiqa import load_torchvision_resnet50
 
         load_torchvision_resnet50(model, backbone_weights)
     if setting.config.needs_text:
-        hypernet.set_prompt_table(model, table)
+        hypernet.set_text_table(model, text.vectors)
     return model
 
 
@@ -285,7 +291,7 @@ class RunResult:
 
 
 def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Profile, schedule: str, seed: int,
-              prompts: list[str], table: np.ndarray | None, validation: bool = False, loss: str = "l1",
+              text: TextTable | None, validation: bool = False, loss: str = "l1",
               backbone_weights: Path | None = None, log=print,
               strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None) -> RunResult:
     """Train on one split's training groups (minus a validation carve-out when ``validation``) and evaluate the
@@ -296,7 +302,7 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     train, val, test = (df[side == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        model = build_model(setting, prompts, table, seed, backbone_weights)
+        model = build_model(setting, text, seed, backbone_weights)
     trainer = Trainer(model, loss, lr=profile.lr, strategy=strategy)
     needs_text = setting.config.needs_text
     global_profile = replace(profile, batch_size=distribute.global_batch_size(profile.batch_size, strategy))

@@ -1,37 +1,67 @@
-"""Frozen prompt embedders for the Hypernet paper's text inputs, computed once per prompt (SPEC §4.4).
+"""Frozen text embedders for the Hypernet paper's text inputs, computed once and looked up by the model (SPEC §4.4).
 
 The paper uses ImageReward's BLIP embedding (image-aware: the text encoder cross-attends to the image) as the
-target-net input and a KPEval phrase encoder as the text hypernet's input. Neither's weights are here, so the
-embedder is pluggable and recorded in every result row:
+target-net input and a KPEval phrase encoder as the text hypernet's input. The embedder is pluggable and recorded
+in every result row:
 
 * ``tfidf`` (baseline, always available): TF-IDF over a word vocabulary adapted on the given prompts
   (``keras.layers.TextVectorization``); it does not see the image.
 * ``keras-hub:PRESET_DIR``: a local keras-hub text backbone (BERT-style presets), frozen, mean of its sequence
   output over the non-padding tokens.
-* ``blip``: ImageReward's BLIP; refused with a message (its port is not part of this package).
+* ``blip:DIR``: the paper's choice, ImageReward's BLIP [CLS] feature (768-d) of each (image, prompt) pair, from the
+  ``DIR/model.keras`` that ``tfagiqa convert imagereward`` writes. Image-aware, so there is one vector per image
+  (keyed by the image's name) instead of one per prompt; the image is resized to 224 (shorter side) and
+  centre-cropped, as ImageReward does. Vectors are cached under ``cache_dir`` (BLIP ViT-L is slow on a CPU).
 """
 
 from __future__ import annotations
 
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from tfagiqa.errors import TfagiqaError, WeightsError
+from tfagiqa.data import schema
+from tfagiqa.errors import DataError, TfagiqaError, WeightsError
 
-BLIP_HINT = ("the ImageReward BLIP embedder needs ImageReward.pt (huggingface.co/THUDM/ImageReward) and a BLIP port, "
-             "which this package does not have; use --text-embedder tfidf or keras-hub:PRESET_DIR")
+BLIP_HINT = ("the ImageReward BLIP embedder reads a converted ImageReward: run tfagiqa convert imagereward --torch "
+             "ImageReward.pt --vocab vocab.txt --out DIR (ImageReward.pt from huggingface.co/THUDM/ImageReward, vocab.txt "
+             "from huggingface.co/bert-base-uncased), then pass --text-embedder blip:DIR")
 
 
-def embed_prompts(prompts: list[str], spec: str = "tfidf", max_tokens: int = 2048) -> tuple[np.ndarray, str]:
-    """[len(prompts), D] float32 embeddings and the label to record (``tfidf``, ``keras-hub:<dir>``)."""
+@dataclass(frozen=True)
+class TextTable:
+    """Frozen embeddings (row i belongs to ``keys[i]``) and what the keys are: ``prompt`` or the image ``name``."""
+
+    keys: list[str]
+    vectors: np.ndarray
+    label: str  # recorded in the results: tfidf, keras-hub:<dir>, blip:<dir>
+    key: str = schema.PROMPT
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+def embed_texts(df: pd.DataFrame, spec: str = "tfidf", max_tokens: int = 2048,
+                cache_dir: str | Path | None = None) -> TextTable:
+    """The ``spec`` embedder's table for ``df``: one row per distinct prompt, or per image for ``blip:DIR``."""
+    if spec == "blip" or spec.startswith("blip:"):
+        if spec == "blip":
+            raise WeightsError(BLIP_HINT)
+        names = df[schema.NAME].astype(str)
+        if names.duplicated().any():
+            raise DataError(f"the BLIP embedder keys its vectors by image name; {names[names.duplicated()].iloc[0]!r} "
+                            "is not unique in this dataset")
+        return TextTable(names.tolist(), blip_embeddings(df, spec.split(":", 1)[1], cache_dir), spec, schema.NAME)
+    prompts = sorted(df[schema.PROMPT].astype(str).unique())
     if spec == "tfidf":
-        return tfidf_embeddings(prompts, max_tokens), "tfidf"
+        return TextTable(prompts, tfidf_embeddings(prompts, max_tokens), "tfidf")
     if spec.startswith("keras-hub:"):
-        return keras_hub_embeddings(prompts, spec.split(":", 1)[1]), spec
-    if spec == "blip":
-        raise WeightsError(BLIP_HINT)
-    raise TfagiqaError(f"unknown text embedder {spec!r}: use tfidf, keras-hub:PRESET_DIR or blip")
+        return TextTable(prompts, keras_hub_embeddings(prompts, spec.split(":", 1)[1]), spec)
+    raise TfagiqaError(f"unknown text embedder {spec!r}: use tfidf, keras-hub:PRESET_DIR or blip:DIR")
 
 
 def tfidf_embeddings(prompts: list[str], max_tokens: int = 2048) -> np.ndarray:
@@ -64,3 +94,25 @@ def keras_hub_embeddings(prompts: list[str], preset: str, batch_size: int = 32, 
         mask = np.asarray(features["padding_mask"], dtype="float32")[..., None]
         out.append((sequence * mask).sum(1) / np.maximum(mask.sum(1), 1.0))
     return np.concatenate(out)
+
+
+def blip_embeddings(df: pd.DataFrame, folder: str | Path, cache_dir: str | Path | None = None,
+                    batch_size: int = 16) -> np.ndarray:
+    """[len(df), 768] ImageReward BLIP [CLS] features of each row's image and prompt (frozen, ``training=False``)."""
+    from tfagiqa.data.cache import FeatureCache
+    from tfagiqa.models.imagereward_scorers import load_imagereward
+
+    path = Path(folder)
+    model = load_imagereward(path)
+    size = model.input["image"].shape[1]
+    file = path / "model.keras" if path.is_dir() else path
+    key = {"embedder": "imagereward-blip", "model": str(file.resolve()), "modified": file.stat().st_mtime_ns,
+           "dataset": df.attrs.get("dataset", "")}
+
+    def embed(inputs):
+        return model(inputs, training=False)["embedding"]
+
+    with tempfile.TemporaryDirectory() as scratch:  # no cache_dir: computed every time
+        return FeatureCache(cache_dir or scratch).get_or_compute(
+            key, df, embed, image_size=size, crop="center_crop", resize_to=size, batch_size=batch_size,
+            with_prompt=True)
