@@ -1,0 +1,155 @@
+"""ImageReward in Keras: the BERT tokenizer, an image-conditioned [CLS] feature, serialisation, the catalogue scorer,
+and the Hypernet paper's BLIP text embedder (``blip:DIR``) end to end on the synthetic AIGCIQA2023."""
+
+import re
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+import tfagiqa
+from tfagiqa.backbones.blip_text import BertPromptTokenizer, read_bert_vocab
+from tfagiqa.data import load_dataset, schema
+from tfagiqa.errors import DataError, WeightsError
+from tfagiqa.models import imagereward
+from tfagiqa.models.imagereward_scorers import placeholder_vocabulary
+from tfagiqa.scorer import Scorer
+from experiment_scripts import load_script
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "dog", "on", "the", "red", "##s", "mat", "cafe",
+         ".", ",", "[DEC]", "[ENC]"]
+
+
+def tiny_model(vocabulary=VOCAB, seed=0, sequence_length=None):
+    keras.utils.set_random_seed(seed)
+    config = imagereward.tiny(len(vocabulary))
+    if sequence_length:
+        from dataclasses import replace
+
+        config = replace(config, text=replace(config.text, sequence_length=sequence_length))
+    return imagereward.imagereward_model(config, vocabulary)
+
+
+def pixels(n, seed=0, size=32):
+    return np.random.default_rng(seed).uniform(0, 255, (n, size, size, 3)).astype("float32")
+
+
+def test_tokenizer_ids_by_hand():
+    """[CLS] … [SEP] [PAD]…: lower-cased, accents stripped, punctuation split off, ## pieces, [UNK], truncation."""
+    tokenizer = BertPromptTokenizer(VOCAB, 8)
+    out = tokenizer(tf.constant(["A red CAT on the mat.", "Red dogs, café", "zebra", "a a a a a a a a a a"]))
+    cls, sep, unk = 2, 3, 1
+    expected = [[cls, 5, 10, 6, 8, 9, 12, sep],  # "a red cat on the mat": the "." gives way to [SEP] (length 8)
+                [cls, 10, 7, 11, 15, 13, sep, 0],  # "red dog ##s , cafe"
+                [cls, unk, sep, 0, 0, 0, 0, 0],
+                [cls, 5, 5, 5, 5, 5, 5, sep]]
+    np.testing.assert_array_equal(np.asarray(out["token_ids"]), expected)
+    np.testing.assert_array_equal(np.asarray(out["padding_mask"]), np.asarray(expected) != 0)
+
+
+def test_vocab_file_gets_blips_two_tokens(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(VOCAB[:-2]) + "\n")
+    assert read_bert_vocab(path) == VOCAB  # [DEC] = 30522, [ENC] = 30523 in the real file
+    path.write_text("a\nb\n")
+    with pytest.raises(WeightsError, match="not a BERT vocab.txt"):
+        read_bert_vocab(path)
+    with pytest.raises(WeightsError, match="bert-base-uncased"):
+        read_bert_vocab(tmp_path / "missing.txt")
+
+
+def test_feature_looks_at_the_image_and_the_prompt_and_ignores_padding():
+    model = tiny_model()
+    x = pixels(2)
+    same_prompt = model({"image": x, "prompt": np.array(["a red cat", "a red cat"])})["embedding"]
+    assert np.abs(np.asarray(same_prompt[0] - same_prompt[1])).max() > 1e-3  # image-conditioned (cross-attention)
+    same_image = model({"image": x[[0, 0]], "prompt": np.array(["a red cat", "the dog on the mat"])})["embedding"]
+    assert np.abs(np.asarray(same_image[0] - same_image[1])).max() > 1e-3
+    longer = tiny_model(sequence_length=20)  # same weights (seed), more [PAD]: masked, so the same feature
+    longer.set_weights(model.get_weights())
+    padded = longer({"image": x, "prompt": np.array(["a red cat", "a red cat"])})["embedding"]
+    np.testing.assert_allclose(np.asarray(padded), np.asarray(same_prompt), atol=1e-5)
+
+
+def test_reward_is_the_normalised_mlp_output_and_round_trips(tmp_path):
+    model = tiny_model()
+    x = {"image": pixels(3), "prompt": np.array(["a cat", "red dogs", "the mat"])}
+    out = model(x)
+    raw = keras.Model(model.input, model.get_layer(f"reward_fc{len(imagereward.tiny(1).mlp_sizes)}").output)(x)
+    expected = (np.asarray(raw)[:, 0] - imagereward.REWARD_MEAN) / imagereward.REWARD_STD
+    np.testing.assert_allclose(np.asarray(out["reward"]), expected, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "model.keras")
+    again = keras.saving.load_model(tmp_path / "model.keras")(x)
+    for name in ("embedding", "reward"):
+        np.testing.assert_allclose(np.asarray(again[name]), np.asarray(out[name]), atol=1e-6)
+
+
+def test_catalogue_scorer_centre_crops_and_scores_like_the_model(tmp_path):
+    model = tiny_model()
+    model.save(tmp_path / "model.keras")
+    scorer = Scorer.from_keras(tfagiqa.create_scorer("imagereward", str(tmp_path)),
+                               tfagiqa.catalogue.get_entry("imagereward").metadata())
+    wide = np.random.default_rng(3).integers(0, 256, (32, 48, 3), dtype=np.uint8)
+    got = scorer(wide, prompts="a red cat")["reward"]
+    centre = wide[:, 8:40].astype("float32")[None]  # shorter side already 32: the view is the centre 32×32
+    expected = model({"image": centre, "prompt": np.array(["a red cat"])})["reward"]
+    np.testing.assert_allclose(got, np.asarray(expected), atol=1e-5)
+    with pytest.raises(WeightsError, match="tfagiqa convert imagereward"):
+        tfagiqa.create_scorer("imagereward", str(tmp_path / "nothing"))
+    vocab = placeholder_vocabulary(30524)
+    assert len(vocab) == 30524 and vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert vocab[-2:] == ["[DEC]", "[ENC]"]
+
+
+def synthetic_vocab(df: pd.DataFrame) -> list[str]:
+    """Special tokens + every lower-cased word and punctuation mark of the prompts (a stand-in for vocab.txt)."""
+    words = sorted({w for p in df[schema.PROMPT] for w in re.findall(r"\w+|[^\w\s]", p.lower())})
+    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, "[DEC]", "[ENC]"]
+
+
+@pytest.fixture(scope="module")
+def blip_dir(tmp_path_factory):
+    """A tiny random ImageReward saved as ``tfagiqa convert imagereward`` lays it out, and the data root it fits."""
+    root = tmp_path_factory.mktemp("blip")
+    data = load_dataset("aigciqa2023", root / "data")
+    model = imagereward.imagereward_model(imagereward.tiny(len(synthetic_vocab(data))), synthetic_vocab(data))
+    (root / "ir").mkdir()
+    model.save(root / "ir" / "model.keras")
+    return root, data, model
+
+
+def test_blip_embedder_gives_each_images_cls_feature_and_caches_it(blip_dir):
+    from tfagiqa.text.embedders import embed_texts
+
+    root, data, model = blip_dir
+    df = data.iloc[:6]
+    table = embed_texts(df, f"blip:{root / 'ir'}", cache_dir=root / "cache")
+    assert table.key == "name" and table.keys == df[schema.NAME].tolist() and table.vectors.shape == (6, 16)
+    image = tf.keras.utils.load_img(df[schema.IMAGE].iloc[2])  # 96² synthetic: resized to 32, centre crop = all
+    view = tf.image.resize(np.asarray(image, "float32")[None], (32, 32), method="bilinear", antialias=True)
+    direct = model({"image": view, "prompt": tf.constant([df[schema.PROMPT].iloc[2]])})["embedding"]
+    np.testing.assert_allclose(table.vectors[2], np.asarray(direct)[0], atol=1e-5)
+    assert len(list((root / "cache").glob("*.npy"))) == 1
+    again = embed_texts(df.iloc[::-1], f"blip:{root / 'ir'}", cache_dir=root / "cache")  # from the cache, reordered
+    np.testing.assert_allclose(again.vectors, table.vectors[::-1], atol=0)
+    with pytest.raises(DataError, match="not unique"):
+        embed_texts(pd.concat([df, df]), f"blip:{root / 'ir'}")
+
+
+def test_run_hypernet_alignment_with_the_blip_embedder(blip_dir, tmp_path, capsys):
+    """Table IV's image-based hypernet with the BLIP target input: keyed by image name, recorded in the rows."""
+    root, _, _ = blip_dir
+    script = load_script("run_hypernet")
+    code = script.main(["--dataset", "aigciqa2023", "--target", "alignment", "--variant", "image", "--profile", "test",
+                        "--epochs", "1", "--repeats", "1", "--selection", "test", "--data-root", str(root / "data"),
+                        "--text-embedder", f"blip:{root / 'ir'}", "--cache-dir", str(root / "cache"),
+                        "--out", str(tmp_path / "out")])
+    assert code == 0
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (rows["text_embedder"] == f"blip:{root / 'ir'}").all() and (rows["data"] == "synthetic").all()
+    assert rows["srcc"].notna().all()
+    saved = keras.saving.load_model(tmp_path / "out" / "models" / "aigciqa2023_alignment_image_split1.keras")
+    assert set(saved.input) == {"image", "name"}
+    assert "text embedder blip:" in capsys.readouterr().out
