@@ -225,3 +225,27 @@ def test_interrupted_split_resumes_from_its_backup(tmp_path):
     assert any("resumed" in line and "after epoch 1" in line for line in lines)
     assert len(resumed.history) == 3 and not backup.exists()
     np.testing.assert_array_equal(resumed.history[0]["test_scores"], first_epoch[0]["test_scores"])
+
+
+def test_text_tables_are_made_per_text_embedder(tmp_path):
+    """Table IV from rows of two embedders: one table each, never a median across them; Table II made once."""
+    from tfagiqa.reports_hypernet import make_tables
+
+    base = dict(paper="hypernet", data="synthetic", weights="random", profile="smoke", backbone="tiny",
+                selection="best_test_srcc", plcc=0.5)
+    rows = [dict(base, experiment="alignment_image", subset="aigciqa2023:alignment", split_index=i,
+                 text_embedder=embedder, srcc=srcc)
+            for embedder, values in (("tfidf", (0.1, 0.2, 0.9)), ("blip:/m", (0.6, 0.7, 0.8)))
+            for i, srcc in enumerate(values, start=1)]
+    rows.append(dict(base, experiment="quality", subset="aigciqa2023:quality", split_index=1, text_embedder="",
+                     srcc=0.3))
+    written = {p.name for p in make_tables(pd.DataFrame(rows), tmp_path)}
+    tag = "synthetic_random_smoke_tiny"
+    assert {f"hypernet_tableIV_{tag}_text-tfidf.csv", f"hypernet_tableIV_{tag}_text-blip-m.csv",
+            f"hypernet_tableII_{tag}.csv"} <= written
+    cell = "alignment_image aigciqa2023:alignment"
+    tfidf = pd.read_csv(tmp_path / f"hypernet_tableIV_{tag}_text-tfidf.csv", index_col=0)
+    blip = pd.read_csv(tmp_path / f"hypernet_tableIV_{tag}_text-blip-m.csv", index_col=0)
+    assert float(tfidf.loc[cell, "ours SRCC"]) == pytest.approx(0.2)
+    assert float(blip.loc[cell, "ours SRCC"]) == pytest.approx(0.7)
+    assert "text embedder blip:/m" in (tmp_path / f"hypernet_tables_{tag}.md").read_text()

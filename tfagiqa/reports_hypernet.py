@@ -2,12 +2,15 @@
 
 Ours: the median over the grouped splits (HyperIQA's aggregate) of the rows ``run_hypernet.py`` writes,
 for the official epoch choice (best test SRCC) and, in separate columns, the validation-selected runs.
-One set of tables per source (data kind, weights, profile, backbone), so synthetic and real never mix.
+One set of tables per source (data kind, weights, profile, backbone), so synthetic and real never mix. Tables III–VIII
+(text inputs) appear once per text embedder the rows used (tfidf, keras-hub:…, blip:…: the paper's is BLIP), so
+the medians never mix embedders.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +30,9 @@ TITLES = {
     "VII": "Table VII (Appendix B): hybrid hypernet on AGIQA-3K",
     "VIII": "Table VIII (Appendix B): hybrid hypernet on AIGCIQA2023",
 }
+TEXT_TABLES = ("III", "IV", "V", "VI", "VII", "VIII")
 SELECTIONS = {"best_test_srcc": "ours", "best_val_srcc": "ours val-selected"}
-KEYS = (*reports.SOURCE_KEYS, "experiment", "subset", "split_index", "selection")
+KEYS = (*reports.SOURCE_KEYS, "experiment", "subset", "split_index", "selection", "text_embedder")
 
 
 def latest_runs(ours: pd.DataFrame) -> pd.DataFrame:
@@ -74,13 +78,25 @@ def make_tables(results: pd.DataFrame, out_dir: str | os.PathLike, paper_csv: st
     for source, rows in parts:
         tag = reports.source_tag(source) if source else "not-run"
         sections = []
+        line = (reports.describe_source(source) + "; median over splits; official selection = epoch with the "
+                "best test SRCC, val-selected = separate runs choosing the epoch on a 10% validation carve-out")
         for table, title in TITLES.items():
-            frame = table_frame(paper, rows, table)
-            csv = out_dir / f"hypernet_table{table}_{tag}.csv"
-            reports.write_text(csv, frame.to_csv())
-            written.append(csv)
-            line = (reports.describe_source(source) + "; median over splits; official selection = epoch with the "
-                    "best test SRCC, val-selected = separate runs choosing the epoch on a 10% validation carve-out")
-            sections.append(reports.to_markdown(frame, title, line))
+            for embedder, subset in by_text_embedder(rows, table):
+                frame = table_frame(paper, subset, table)
+                suffix = f"_text-{re.sub(r'[^A-Za-z0-9.-]+', '-', embedder)}" if embedder else ""
+                csv = out_dir / f"hypernet_table{table}_{tag}{suffix}.csv"
+                reports.write_text(csv, frame.to_csv())
+                written.append(csv)
+                caption = f"{line}; text embedder {embedder}" if embedder else line
+                sections.append(reports.to_markdown(frame, title, caption))
         written.append(reports.write_text(out_dir / f"hypernet_tables_{tag}.md", "\n".join(sections)))
     return written
+
+
+def by_text_embedder(rows: pd.DataFrame, table: str) -> list[tuple[str, pd.DataFrame]]:
+    """(embedder, rows) for each text embedder a text table's rows used (one ("", rows) when none did)."""
+    embedders = rows.get("text_embedder", pd.Series(dtype=str)).fillna("").astype(str)
+    used = sorted(set(embedders) - {""})
+    if table not in TEXT_TABLES or not used:
+        return [("", rows)]
+    return [(e, rows[embedders == e]) for e in used]
