@@ -3,6 +3,8 @@
     python experiments/run_hypernet.py --dataset aigciqa2023                 # Table II: quality, authenticity, both
     python experiments/run_hypernet.py --dataset agiqa3k                     # §III-A: quality
     python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant image   # Table IV
+    python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant imagereward \
+        --text-embedder blip:DIR                                                             # Table IV imgreward
     python experiments/run_hypernet.py --dataset aigciqa2023 --target hybrid                  # Table VIII
 
 Without the real dataset under the data root it runs on the synthetic stand-in in the same layout (smoke
@@ -30,12 +32,14 @@ from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.models import hypernet  # noqa: E402
 from tfagiqa.protocols import hypernet as protocol  # noqa: E402
-from tfagiqa.text.embedders import embed_texts  # noqa: E402
+from tfagiqa.protocols import imagereward as imagereward_protocol  # noqa: E402
+from tfagiqa.text.embedders import BLIP_HINT, embed_texts  # noqa: E402
 
 TARGETS = ("quality", "authenticity", "alignment", "both", "hybrid")
-VARIANTS = ("image", "text", "semantics")
+VARIANTS = ("image", "text", "semantics", "imagereward")
 DEFAULT_TARGETS = {"aigciqa2023": ("quality", "authenticity", "both"), "agiqa3k": ("quality",),
                    "agiqa1k": ("quality",), "aigiqa20k": ("quality",)}
+IMAGEREWARD = "imagereward"
 SELECTIONS = {"test": ("best_test_srcc", "last_epoch"), "val": ("best_val_srcc",)}
 
 
@@ -45,7 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--target", default=None, choices=TARGETS,
                    help="what to predict (default: the paper's experiments on the dataset; Table II on AIGCIQA2023)")
     p.add_argument("--variant", default="image", choices=VARIANTS,
-                   help="alignment model: image-based hypernet (Table IV), text-based (V), image semantics (App. A)")
+                   help="alignment model: image-based hypernet (Table IV), text-based (V), image semantics (App. A), "
+                        "ImageReward fine-tuned (Table IV's imgreward; weights from --text-embedder blip:DIR)")
     p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper", "test"],
                    help="auto: paper on real data, smoke on synthetic")
     p.add_argument("--weights", default="auto", help="ResNet-50 weights: auto | imagenet | none | PATH to torchvision's "
@@ -84,10 +89,13 @@ class Run:
         name = args.profile if args.profile != "auto" else ("paper" if kind == "real" else "smoke")
         base = protocol.PROFILES[name]
         self.profile = replace(base, epochs=args.epochs or base.epochs, repeats=args.repeats or base.repeats)
+        ir_base = imagereward_protocol.PROFILES[name]
+        self.imagereward_profile = replace(ir_base, epochs=args.epochs or ir_base.epochs)
         root = Path(args.data_root or default_data_root())
         self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, root)
         targets = DEFAULT_TARGETS[args.dataset] if args.target is None else (args.target,)
-        self.experiments = [hypernet.experiment(t, args.variant, args.dataset) for t in targets]
+        self.experiments = [self.experiment(t) for t in targets]
+        self.imagereward = self.imagereward_source() if any(e.name == IMAGEREWARD for e in self.experiments) else None
         self.text, self.embedder = None, ""
         if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
             self.text = embed_texts(self.data, args.text_embedder, cache_dir=args.cache_dir or root / "cache" / "features")
@@ -96,6 +104,23 @@ class Run:
         self.results_path = self.out / "results.csv"
         self.rows: list[dict] = []
         self.banner()
+
+    def experiment(self, target: str) -> hypernet.Experiment:
+        """The paper's setting for a target; ``--variant imagereward`` is ImageReward itself, fine-tuned."""
+        if self.args.variant == IMAGEREWARD and target == "alignment":
+            return hypernet.Experiment(IMAGEREWARD, ("alignment",))
+        if self.args.variant == IMAGEREWARD:
+            raise TfagiqaError("--variant imagereward fine-tunes ImageReward for alignment: use --target alignment")
+        return hypernet.experiment(target, self.args.variant, self.args.dataset)
+
+    def imagereward_source(self) -> tuple[Path | None, str]:
+        """(converted ImageReward folder or None = tiny random, label for the rows) for ``--variant imagereward``."""
+        spec = self.args.text_embedder
+        if spec.startswith("blip:"):
+            return Path(spec.split(":", 1)[1]), spec
+        if not self.profile.tiny:
+            raise TfagiqaError(f"--variant imagereward needs the converted ImageReward: {BLIP_HINT}")
+        return None, "imagereward-tiny-random"
 
     def banner(self) -> None:
         kind = self.data.attrs["data"]
@@ -129,6 +154,12 @@ class Run:
                 for validation in runs:
                     print(f"  {exp.name}: split {index}/{len(split_of)}"
                           f"{' (validation carve-out)' if validation else ''}", flush=True)
+                    if exp.name == IMAGEREWARD:
+                        outcome = imagereward_protocol.run_split(
+                            self.data, side, setting.labels[0], self.imagereward_profile, self.args.seed + index,
+                            self.imagereward[0], validation=validation, strategy=self.strategy)
+                        self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
+                        continue
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.text, validation=validation, loss=self.args.loss,
@@ -158,6 +189,11 @@ class Run:
                            test_crops=self.profile.test_crops, epochs=self.profile.epochs, epoch=epoch + 1,
                            lr=self.profile.lr, n_train=outcome.n_train, n_test=len(outcome.test), **distribute.describe(self.strategy),
                            **{k: v for k, v in m.items()})
+                if setting.experiment.name == IMAGEREWARD:
+                    ir = self.imagereward_profile
+                    row.update(schedule="cosine", loss="rank", text_embedder=self.imagereward[1],
+                               crop=outcome.model.input["image"].shape[1], train_crops="", test_crops=1,
+                               epochs=ir.epochs, lr=ir.lr)
                 rows.append(row)
                 print(f"    {setting.experiment.name:<20} {output:<13} {selection:<15} epoch {epoch + 1:>2}  "
                       f"SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  [{self.data.attrs['data']}, weights={self.weights}]",

@@ -1,8 +1,6 @@
 """ImageReward in Keras: the BERT tokenizer, an image-conditioned [CLS] feature, serialisation, the catalogue scorer,
 and the Hypernet paper's BLIP text embedder (``blip:DIR``) end to end on the synthetic AIGCIQA2023."""
 
-import re
-
 import keras
 import numpy as np
 import pandas as pd
@@ -15,6 +13,9 @@ from tfagiqa.data import load_dataset, schema
 from tfagiqa.errors import DataError, WeightsError
 from tfagiqa.models import imagereward
 from tfagiqa.models.imagereward_scorers import placeholder_vocabulary
+from tfagiqa.protocols import hypernet as hypernet_protocol
+from tfagiqa.protocols import imagereward as protocol
+from tfagiqa.protocols.imagereward import prompt_vocabulary
 from tfagiqa.scorer import Scorer
 from experiment_scripts import load_script
 
@@ -103,18 +104,13 @@ def test_catalogue_scorer_centre_crops_and_scores_like_the_model(tmp_path):
     assert vocab[-2:] == ["[DEC]", "[ENC]"]
 
 
-def synthetic_vocab(df: pd.DataFrame) -> list[str]:
-    """Special tokens + every lower-cased word and punctuation mark of the prompts (a stand-in for vocab.txt)."""
-    words = sorted({w for p in df[schema.PROMPT] for w in re.findall(r"\w+|[^\w\s]", p.lower())})
-    return ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, "[DEC]", "[ENC]"]
-
-
 @pytest.fixture(scope="module")
 def blip_dir(tmp_path_factory):
     """A tiny random ImageReward saved as ``tfagiqa convert imagereward`` lays it out, and the data root it fits."""
     root = tmp_path_factory.mktemp("blip")
     data = load_dataset("aigciqa2023", root / "data")
-    model = imagereward.imagereward_model(imagereward.tiny(len(synthetic_vocab(data))), synthetic_vocab(data))
+    vocabulary = prompt_vocabulary(data[schema.PROMPT])
+    model = imagereward.imagereward_model(imagereward.tiny(len(vocabulary)), vocabulary)
     (root / "ir").mkdir()
     model.save(root / "ir" / "model.keras")
     return root, data, model
@@ -153,3 +149,56 @@ def test_run_hypernet_alignment_with_the_blip_embedder(blip_dir, tmp_path, capsy
     saved = keras.saving.load_model(tmp_path / "out" / "models" / "aigciqa2023_alignment_image_split1.keras")
     assert set(saved.input) == {"image", "name"}
     assert "text embedder blip:" in capsys.readouterr().out
+
+
+def test_rank_pairs_by_hand():
+    df = pd.DataFrame({"prompt": ["a", "a", "a", "b", "b", "c"], "alignment": [1.0, 3.0, 2.0, 2.0, 2.0, 5.0]})
+    better, worse = protocol.rank_pairs(df, "alignment")
+    assert sorted(zip(better.tolist(), worse.tolist())) == [(1, 0), (1, 2), (2, 0)]  # the tie in "b" is skipped
+
+
+def test_fix_rate_freezes_as_the_official_loop():
+    """fix_rate 0.7 of the full sizes: BERT embeddings + layers 0–7 and ViT embeddings + blocks 0–15 frozen, and the
+    first parameter of BERT layer 8 and ViT block 16 (the official ``break`` comes after freezing it)."""
+    model = imagereward.imagereward_model(imagereward.IMAGEREWARD, placeholder_vocabulary(30524))
+    protocol.freeze_like_official(model)
+    trainable = {v.path for v in model.trainable_weights}  # keras-hub names ViT blocks from 1, these layers from 0
+    assert len({v.path for v in model.weights}) == len(model.weights)
+    assert not any(p.startswith(("embeddings/", "embeddings_layer_norm/", "vit_patching_and_embedding/"))
+                   for p in trainable)
+    assert not any(p.startswith(f"layer_{i}/") for i in range(8) for p in trainable)
+    assert not any(p.startswith(f"vit_encoder/transformer_block_{i}/") for i in range(1, 17) for p in trainable)
+    assert "layer_8/self_attention/query/kernel" not in trainable
+    assert {"layer_8/self_attention/query/bias", "layer_11/feedforward_output_dense/kernel"} <= trainable
+    assert "vit_encoder/transformer_block_17/ln_1/gamma" not in trainable
+    assert {"vit_encoder/transformer_block_17/ln_1/beta", "vit_encoder/ln/gamma"} <= trainable
+    assert all(f"reward_fc{i}/kernel" in trainable for i in range(5))
+
+
+def test_imagereward_fine_tuning_lowers_the_rank_loss(blip_dir):
+    """A tiny random ImageReward fine-tuned on synthetic AIGCIQA2023 pairs: the pairwise loss falls from log 2."""
+    _, data, _ = blip_dir
+    side = hypernet_protocol.grouped_splits(data, 1)[1]
+    result = protocol.run_split(data, side, "alignment", protocol.PROFILES["smoke"], seed=1, log=lambda line: None)
+    losses = [epoch["train_loss"] for epoch in result.history]
+    assert losses[0] == pytest.approx(np.log(2), abs=0.01) and losses[-1] < losses[0] - 0.05, losses
+    assert result.history[-1]["test_scores"].shape == (len(result.test), 1)
+
+
+def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path):
+    from tfagiqa.reports_hypernet import make_tables
+
+    root, _, _ = blip_dir
+    script = load_script("run_hypernet")
+    args = ["--dataset", "aigciqa2023", "--target", "alignment", "--variant", "imagereward", "--profile", "test",
+            "--epochs", "1", "--repeats", "1", "--selection", "test", "--data-root", str(root / "data"),
+            "--out", str(tmp_path / "out")]
+    assert script.main(args) == 0
+    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+    assert (rows["experiment"] == "imagereward").all() and (rows["loss"] == "rank").all()
+    assert (rows["text_embedder"] == "imagereward-tiny-random").all()
+    make_tables(rows, tmp_path / "tables")
+    table = next((tmp_path / "tables").glob("hypernet_tableIV_*_text-imagereward-tiny-random.csv"))
+    cell = pd.read_csv(table, index_col=0).loc["imagereward aigciqa2023:alignment"]
+    assert float(cell["ours SRCC"]) == pytest.approx(rows[rows["selection"] == "best_test_srcc"]["srcc"].median())
+    assert script.main([*args[:-2], "--target", "quality", "--out", str(tmp_path / "x")]) == 2  # alignment only

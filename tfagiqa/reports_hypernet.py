@@ -60,8 +60,7 @@ def table_frame(paper: pd.DataFrame, ours: pd.DataFrame, table: str) -> pd.DataF
                                                                   "", metric)
             for selection, who in SELECTIONS.items():
                 line[f"{who} {metric.upper()}"] = (median_of(ours, experiment, subset, selection, metric)
-                                                   if experiment != "best_from_papers" and experiment != "imagereward"
-                                                   else "n/a (other method)")
+                                                   if experiment != "best_from_papers" else "n/a (other method)")
         cells[f"{experiment} {subset}"] = line
     frame = pd.DataFrame.from_dict(cells, orient="index")
     frame.index.name = "experiment dataset:target"
