@@ -161,6 +161,13 @@ def test_fix_rate_freezes_as_the_official_loop():
     """fix_rate 0.7 of the full sizes: BERT embeddings + layers 0–7 and ViT embeddings + blocks 0–15 frozen, and the
     first parameter of BERT layer 8 and ViT block 16 (the official ``break`` comes after freezing it)."""
     model = imagereward.imagereward_model(imagereward.IMAGEREWARD, placeholder_vocabulary(30524))
+    vit = 16 * 16 * 3 * 1024 + 1024 + 1024 + 197 * 1024 + 24 * (  # patch conv, class token, positions, blocks
+        4 * 1024 + 1024 * 3072 + 3072 + 1024 * 1024 + 1024 + 1024 * 4096 + 4096 + 4096 * 1024 + 1024) + 2 * 1024
+    cross = 768 * 768 + 768 + 2 * (1024 * 768 + 768) + 768 * 768 + 768  # q from the text, k/v from the ViT, output
+    bert = 30524 * 768 + 512 * 768 + 2 * 768 + 12 * (4 * (768 * 768 + 768) + cross + 768 * 3072 + 3072 + 3072 * 768
+                                                     + 768 + 3 * 2 * 768)
+    mlp = 768 * 1024 + 1024 + 1024 * 128 + 128 + 128 * 64 + 64 + 64 * 16 + 16 + 16 + 1
+    assert model.count_params() == vit + bert + mlp == 446_206_689  # SPEC §3.3's sizes, nothing more
     protocol.freeze_like_official(model)
     trainable = {v.path for v in model.trainable_weights}  # keras-hub names ViT blocks from 1, these layers from 0
     assert len({v.path for v in model.weights}) == len(model.weights)
@@ -185,7 +192,7 @@ def test_imagereward_fine_tuning_lowers_the_rank_loss(blip_dir):
     assert result.history[-1]["test_scores"].shape == (len(result.test), 1)
 
 
-def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path):
+def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path, capsys):
     from tfagiqa.reports_hypernet import make_tables
 
     root, _, _ = blip_dir
@@ -202,3 +209,6 @@ def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path):
     cell = pd.read_csv(table, index_col=0).loc["imagereward aigciqa2023:alignment"]
     assert float(cell["ours SRCC"]) == pytest.approx(rows[rows["selection"] == "best_test_srcc"]["srcc"].median())
     assert script.main([*args[:-2], "--target", "quality", "--out", str(tmp_path / "x")]) == 2  # alignment only
+    paper = [*args[:6], "--profile", "paper", *args[8:]]
+    assert script.main([*paper[:-2], "--weights", "none", "--out", str(tmp_path / "y")]) == 2  # paper size needs blip:DIR
+    assert "tfagiqa convert imagereward" in capsys.readouterr().err
