@@ -154,18 +154,18 @@ class Run:
                 for validation in runs:
                     print(f"  {exp.name}: split {index}/{len(split_of)}"
                           f"{' (validation carve-out)' if validation else ''}", flush=True)
+                    backup = distribute.backup_dir(self.args.out, f"{self.args.dataset}_{exp.name}_split{index}"
+                                                   f"{'_val' if validation else ''}", self.strategy)
                     if exp.name == IMAGEREWARD:
                         outcome = imagereward_protocol.run_split(
                             self.data, side, setting.labels[0], self.imagereward_profile, self.args.seed + index,
-                            self.imagereward[0], validation=validation, strategy=self.strategy)
+                            self.imagereward[0], validation=validation, strategy=self.strategy, backup_dir=backup)
                         self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                         continue
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.text, validation=validation, loss=self.args.loss,
-                        backbone_weights=self.weights_path, strategy=self.strategy,
-                        backup_dir=distribute.backup_dir(self.args.out, f"{self.args.dataset}_{exp.name}_split{index}"
-                                                         f"{'_val' if validation else ''}", self.strategy))
+                        backbone_weights=self.weights_path, strategy=self.strategy, backup_dir=backup)
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
                         (self.out / "models").mkdir(parents=True, exist_ok=True)

@@ -212,3 +212,27 @@ def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path, capsy
     paper = [*args[:6], "--profile", "paper", *args[8:]]
     assert script.main([*paper[:-2], "--weights", "none", "--out", str(tmp_path / "y")]) == 2  # paper size needs blip:DIR
     assert "tfagiqa convert imagereward" in capsys.readouterr().err
+
+
+def test_interrupted_fine_tuning_resumes_from_its_backup(blip_dir, tmp_path):
+    """Killed after epoch 2 of 3, the split restarts at epoch 3 with the backed-up weights, moments and history."""
+    from tfagiqa import distribute
+
+    _, data, _ = blip_dir
+    side, backup, lines = hypernet_protocol.grouped_splits(data, 1)[1], tmp_path / "backup", []
+    profile = protocol.Profile(3, 64, 1e-3)
+
+    def dies_after_epoch_two(line):
+        lines.append(line)
+        if line.strip().startswith("epoch 2/"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        protocol.run_split(data, side, "alignment", profile, 1, backup_dir=backup, log=dies_after_epoch_two)
+    probe = protocol.pair_model(protocol.base_model(None, data[schema.PROMPT], 7))
+    first_epoch = distribute.EpochBackup(backup).restore(probe)
+    assert len(first_epoch) == 1  # the kill came before epoch 2's backup was written
+    resumed = protocol.run_split(data, side, "alignment", profile, 1, backup_dir=backup, log=lines.append)
+    assert any("resumed" in line and "after epoch 1" in line for line in lines)
+    assert len(resumed.history) == 3 and not backup.exists()
+    np.testing.assert_array_equal(resumed.history[0]["test_scores"], first_epoch[0]["test_scores"])

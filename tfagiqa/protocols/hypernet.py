@@ -174,7 +174,6 @@ def test_data(df: pd.DataFrame, setting: Setting, profile: Profile) -> tf.data.D
                         **text_key_option(setting))
 
 
-
 def predict_mean(model: keras.Model, dataset: tf.data.Dataset, crops: int, needs_text: bool,
                  infer=None) -> np.ndarray:
     """[N, outputs] scores: the mean over each image's fixed crops (``infer``: a compiled ``model`` call)."""

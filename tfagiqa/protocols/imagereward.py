@@ -137,9 +137,10 @@ def rewards(model: keras.Model, df: pd.DataFrame) -> np.ndarray:
 
 def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, seed: int,
               weights: str | Path | None = None, validation: bool = False, log=print,
-              strategy: tf.distribute.Strategy | None = None) -> RunResult:
+              strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None) -> RunResult:
     """Fine-tune a fresh ImageReward on one split's training groups (minus a validation carve-out when
-    ``validation``) and score the test (and validation) images after every epoch."""
+    ``validation``) and score the test (and validation) images after every epoch; with ``backup_dir`` an
+    interrupted run resumes after its last completed epoch (weights, Adam moments, history)."""
     if validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
     train, val, test = (df[side == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
@@ -156,9 +157,13 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         schedule = keras.optimizers.schedules.CosineDecay(profile.lr, decay_steps=steps)
         pairs.compile(optimizer=keras.optimizers.Adam(schedule, epsilon=ADAM_EPSILON), loss=pairwise_rank_loss)
     evals = {"test": test, **({"val": val} if validation else {})}
-    size, rng, history = model.input["image"].shape[1], np.random.default_rng(seed), []
-    for epoch in range(profile.epochs):
-        order = rng.permutation(len(better))  # a new pair order every epoch, the same for both images of a pair
+    size = model.input["image"].shape[1]
+    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
+    history = (backup.restore(pairs) if backup else None) or []
+    if history:
+        log(f"    resumed from {backup_dir} after epoch {len(history)}")
+    for epoch in range(len(history), profile.epochs):
+        order = np.random.default_rng([seed, epoch]).permutation(len(better))  # the same for both images of a pair
         data = pair_data(train, better[order], worse[order], size, batch)
         loss = pairs.fit(data, epochs=1, verbose=0, shuffle=False).history["loss"][-1]
         record = {"train_loss": float(loss)}
@@ -168,4 +173,8 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         history.append(record)
         log(f"    epoch {epoch + 1}/{profile.epochs}  rank loss {loss:.4f}  " + "  ".join(
             f"{part} SRCC {record[f'{part}_srcc'][0]:.4f}" for part in evals))
+        if backup:
+            backup.save(pairs, history, epoch + 1)
+    if backup:
+        backup.delete()
     return RunResult(history, model, test, (label,), len(train))
