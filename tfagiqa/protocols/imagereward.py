@@ -128,11 +128,12 @@ def pair_data(df: pd.DataFrame, better: np.ndarray, worse: np.ndarray, size: int
         lambda a, b: ({"better": a["image"], "worse": b, "prompt": a["prompt"]}, tf.zeros([tf.shape(b)[0], 1])))
 
 
-def rewards(model: keras.Model, df: pd.DataFrame) -> np.ndarray:
-    """[N, 1] rewards of ``df``'s images with their prompts (scorer view, dropout off)."""
+def rewards(model: keras.Model, df: pd.DataFrame, infer=None) -> np.ndarray:
+    """[N, 1] rewards of ``df``'s images with their prompts (scorer view, dropout off; ``infer``: a compiled call)."""
+    infer = infer or (lambda x: model(x, training=False))
     size = model.input["image"].shape[1]
     ds = make_dataset(df, image_size=size, crop="center_crop", resize_to=size, batch_size=32, with_prompt=True)
-    return np.concatenate([np.asarray(model(x, training=False)["reward"])[:, None] for x in ds])
+    return np.concatenate([np.asarray(infer(x)["reward"])[:, None] for x in ds])
 
 
 def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, seed: int,
@@ -158,6 +159,7 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         pairs.compile(optimizer=keras.optimizers.Adam(schedule, epsilon=ADAM_EPSILON), loss=pairwise_rank_loss)
     evals = {"test": test, **({"val": val} if validation else {})}
     size = model.input["image"].shape[1]
+    infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
     history = (backup.restore(pairs) if backup else None) or []
     if history:
@@ -168,7 +170,7 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         loss = pairs.fit(data, epochs=1, verbose=0, shuffle=False).history["loss"][-1]
         record = {"train_loss": float(loss)}
         for part, frame in evals.items():
-            record[f"{part}_scores"] = rewards(model, frame)
+            record[f"{part}_scores"] = rewards(model, frame, infer)
             record[f"{part}_srcc"] = srcc_per_output(record[f"{part}_scores"], frame, (label,))
         history.append(record)
         log(f"    epoch {epoch + 1}/{profile.epochs}  rank loss {loss:.4f}  " + "  ".join(
