@@ -10,6 +10,8 @@ the ``model.keras`` written by ``tfagiqa convert imagereward``, or a folder hold
 
 from __future__ import annotations
 
+import json
+import zipfile
 from pathlib import Path
 
 from tfagiqa.catalogue import ModelEntry, register
@@ -36,10 +38,7 @@ def load_imagereward(path: str | Path):
     """The converted ``model.keras`` (``path`` is the file or its folder); a WeightsError saying how to make one."""
     import keras
 
-    path = Path(path)
-    file = path / "model.keras" if path.is_dir() else path
-    if not file.is_file():
-        raise WeightsError(f"imagereward: no model file at {file}; {CHECKPOINT_HINT}")
+    file = model_file(path)
     try:
         model = keras.saving.load_model(file)
     except Exception as exc:
@@ -47,6 +46,26 @@ def load_imagereward(path: str | Path):
     if not isinstance(model.output, dict) or "embedding" not in model.output:
         raise WeightsError(f"imagereward: {file} is not an ImageReward model (no embedding output). {CHECKPOINT_HINT}")
     return model
+
+
+def model_file(path: str | Path) -> Path:
+    """The converted ``model.keras`` (``path`` is the file or its folder); a WeightsError saying how to make one."""
+    path = Path(path)
+    file = path / "model.keras" if path.is_dir() else path
+    if not file.is_file():
+        raise WeightsError(f"imagereward: no model file at {file}; {CHECKPOINT_HINT}")
+    return file
+
+
+def image_size_of(path: str | Path) -> int:
+    """The image size a converted ImageReward takes, read from its saved config without building the network."""
+    try:
+        with zipfile.ZipFile(model_file(path)) as archive:
+            config = json.loads(archive.read("config.json"))
+        return next(layer["config"]["batch_shape"][1] for layer in config["config"]["layers"]
+                    if layer["class_name"] == "InputLayer" and layer["config"]["name"] == "image")
+    except (OSError, KeyError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
+        raise WeightsError(f"imagereward: {path} is not an ImageReward model.keras ({exc}). {CHECKPOINT_HINT}") from exc
 
 
 def scoring_model(model):

@@ -98,19 +98,26 @@ def keras_hub_embeddings(prompts: list[str], preset: str, batch_size: int = 32, 
 
 def blip_embeddings(df: pd.DataFrame, folder: str | Path, cache_dir: str | Path | None = None,
                     batch_size: int = 16) -> np.ndarray:
-    """[len(df), 768] ImageReward BLIP [CLS] features of each row's image and prompt (frozen, ``training=False``)."""
-    from tfagiqa.data.cache import FeatureCache
-    from tfagiqa.models.imagereward_scorers import load_imagereward
+    """[len(df), 768] ImageReward BLIP [CLS] features of each row's image and prompt (frozen, ``training=False``).
 
-    path = Path(folder)
-    model = load_imagereward(path)
-    size = model.input["image"].shape[1]
-    file = path / "model.keras" if path.is_dir() else path
+    The network is loaded only when something is to be computed: a cache hit reads the vectors alone."""
+    import tensorflow as tf
+
+    from tfagiqa.data.cache import FeatureCache
+    from tfagiqa.models.imagereward_scorers import image_size_of, load_imagereward, model_file
+
+    file = model_file(folder)
+    size = image_size_of(file)
     key = {"embedder": "imagereward-blip", "model": str(file.resolve()), "modified": file.stat().st_mtime_ns,
            "dataset": df.attrs.get("dataset", "")}
+    infer = None
 
     def embed(inputs):
-        return model(inputs, training=False)["embedding"]
+        nonlocal infer
+        if infer is None:
+            model = load_imagereward(file)
+            infer = tf.function(lambda x: model(x, training=False)["embedding"])
+        return infer(inputs)
 
     with tempfile.TemporaryDirectory() as scratch:  # no cache_dir: computed every time
         return FeatureCache(cache_dir or scratch).get_or_compute(
