@@ -116,7 +116,8 @@ def blip_dir(tmp_path_factory):
     return root, data, model
 
 
-def test_blip_embedder_gives_each_images_cls_feature_and_caches_it(blip_dir):
+def test_blip_embedder_gives_each_images_cls_feature_and_caches_it(blip_dir, monkeypatch):
+    from tfagiqa.models import imagereward_scorers
     from tfagiqa.text.embedders import embed_texts
 
     root, data, model = blip_dir
@@ -128,6 +129,7 @@ def test_blip_embedder_gives_each_images_cls_feature_and_caches_it(blip_dir):
     direct = model({"image": view, "prompt": tf.constant([df[schema.PROMPT].iloc[2]])})["embedding"]
     np.testing.assert_allclose(table.vectors[2], np.asarray(direct)[0], atol=1e-5)
     assert len(list((root / "cache").glob("*.npy"))) == 1
+    monkeypatch.setattr(imagereward_scorers, "load_imagereward", lambda path: pytest.fail("a cache hit loaded BLIP"))
     again = embed_texts(df.iloc[::-1], f"blip:{root / 'ir'}", cache_dir=root / "cache")  # from the cache, reordered
     np.testing.assert_allclose(again.vectors, table.vectors[::-1], atol=0)
     with pytest.raises(DataError, match="not unique"):
