@@ -50,6 +50,22 @@ def test_tokenizer_ids_by_hand():
     np.testing.assert_array_equal(np.asarray(out["padding_mask"]), np.asarray(expected) != 0)
 
 
+def test_tokenizer_cleans_and_lower_cases_as_hugging_face():
+    """Tab/newline → space, control and format characters dropped, ``str.lower`` (ß and ligatures stay as they are,
+    where keras-hub's NFKC case folding would give ss and fi)."""
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cafe", "ss", "fi", "##sh", "stra", "##ße", "##sse",
+             "[DEC]", "[ENC]"]
+    out = BertPromptTokenizer(vocab, 6)(tf.constant(["a\u200bcafe", "a\tcafe\n", "a\x00cafe", "STRAßE", "ﬁsh", "fish"]))
+    cls, sep, unk = 2, 3, 1
+    np.testing.assert_array_equal(np.asarray(out["token_ids"]), [
+        [cls, unk, sep, 0, 0, 0],  # the zero-width space is dropped: "acafe", not in the vocabulary
+        [cls, 5, 6, sep, 0, 0],
+        [cls, unk, sep, 0, 0, 0],
+        [cls, 10, 11, sep, 0, 0],  # "straße": stra ##ße (not strasse)
+        [cls, unk, sep, 0, 0, 0],  # the ligature stays one character, unknown
+        [cls, 8, 9, sep, 0, 0]])
+
+
 def test_vocab_file_gets_blips_two_tokens(tmp_path):
     path = tmp_path / "vocab.txt"
     path.write_text("\n".join(VOCAB[:-2]) + "\n")

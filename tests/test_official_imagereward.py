@@ -38,7 +38,8 @@ PACKAGE = "tfagiqa_official_imagereward"
 BERT_VOCAB_SIZE = 30522  # bert-base-uncased; BLIP appends [DEC], [ENC]
 PROMPTS = ["a red cat sitting on the mat", "Two BLUE dogs, in the snow.", "café au lait — oil painting",
            "an astronaut riding a horse on mars, highly detailed, 8k, trending on artstation", "", "!!!",
-           "a " * 40, "kittens playing with yarn balls"]
+           "a " * 40, "kittens playing with yarn balls", "Straße in Köln", "ﬁsh and chips", "zero\u200bwidth",
+           "tab\tand\nnewline", "null\x00byte", "İstanbul at night", "ＦＵＬＬ width", "日本の風景 mountains"]
 
 
 @pytest.fixture(scope="module")

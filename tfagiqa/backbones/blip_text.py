@@ -8,12 +8,13 @@ LayerNorm ε = 1e-12. keras-hub's ``TransformerDecoder`` with ``normalize_first=
 
 Tokenizer: BLIP's ``BertTokenizer('bert-base-uncased')`` (+ ``[DEC]``, ``[ENC]`` appended: 30524 ids), called by
 ImageReward with ``padding='max_length', truncation=True, max_length=35``: [CLS] prompt [SEP] [PAD]…. In the graph
-here: keras-hub's BERT WordPiece tokenizer (lower-case, accents stripped) and a start/end packer to 35.
+here: Hugging Face's clean-up and lower-casing, keras-hub's BERT WordPiece tokenizer (accents stripped) and a
+start/end packer to 35.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -41,9 +42,6 @@ class BLIPTextConfig:
     intermediate_dim: int = 3072
     encoder_width: int = 1024
     sequence_length: int = SEQUENCE_LENGTH
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 BLIP_BERT = BLIPTextConfig()
@@ -89,10 +87,20 @@ def read_bert_vocab(path: str | Path) -> list[str]:
     return tokens + [t for t in BLIP_TOKENS if t not in tokens]
 
 
+def bert_clean_lower(text: tf.Tensor) -> tf.Tensor:
+    """Hugging Face BertTokenizer's text clean-up and lower-casing, in the graph: tab/newline/CR → space, other
+    control and format characters and U+FFFD dropped, then ``str.lower``'s mapping (not keras-hub's NFKC case
+    folding, which would also turn ß into ss and ligatures into letters)."""
+    text = tf.strings.regex_replace(text, r"[\t\n\r]", " ")
+    text = tf.strings.regex_replace(text, r"[\p{Cc}\p{Cf}\x{FFFD}]", "")
+    return tf.strings.lower(text, encoding="utf-8")
+
+
 @keras.saving.register_keras_serializable(package="tfagiqa")
 class BertPromptTokenizer(keras.layers.Layer):
-    """prompts [N] (strings) → {token_ids, padding_mask} int32 [N, sequence_length]: WordPiece (lower-cased, accents
-    stripped), then [CLS] … [SEP] and [PAD] to the length, truncated as Hugging Face's ``truncation=True`` does."""
+    """prompts [N] (strings) → {token_ids, padding_mask} int32 [N, sequence_length]: :func:`bert_clean_lower`, WordPiece
+    (accents stripped), then [CLS] … [SEP] and [PAD] to the length, truncated as Hugging Face's ``truncation=True``
+    does. Special-token strings typed in a prompt ("[SEP]") are split like other text; Hugging Face keeps them whole."""
 
     def __init__(self, vocabulary: list[str], sequence_length: int = SEQUENCE_LENGTH, **kwargs):
         import keras_hub
@@ -100,22 +108,18 @@ class BertPromptTokenizer(keras.layers.Layer):
         kwargs["trainable"] = False
         super().__init__(**kwargs)
         self.vocabulary, self.sequence_length = list(vocabulary), int(sequence_length)
-        self.tokenizer = keras_hub.tokenizers.BertTokenizer(vocabulary=self.vocabulary, lowercase=True,
+        self.tokenizer = keras_hub.tokenizers.BertTokenizer(vocabulary=self.vocabulary, lowercase=False,
                                                             strip_accents=True)
         ids = {t: i for i, t in enumerate(self.vocabulary)}
         self.packer = keras_hub.layers.StartEndPacker(
             sequence_length=self.sequence_length, start_value=ids["[CLS]"], end_value=ids["[SEP]"],
             pad_value=ids["[PAD]"], return_padding_mask=True)
 
-    @classmethod
-    def from_vocab_file(cls, path: str | Path, sequence_length: int = SEQUENCE_LENGTH) -> "BertPromptTokenizer":
-        return cls(read_bert_vocab(path), sequence_length)
-
     def build(self, input_shape):
         self.built = True
 
     def call(self, prompts):
-        token_ids, mask = self.packer(self.tokenizer(tf.reshape(prompts, [-1])))
+        token_ids, mask = self.packer(self.tokenizer(bert_clean_lower(tf.reshape(prompts, [-1]))))
         return {"token_ids": tf.cast(token_ids, tf.int32), "padding_mask": tf.cast(mask, tf.int32)}
 
     def compute_output_spec(self, prompts):

@@ -9,7 +9,7 @@ Output: [N, 1 + (S/P)², hidden] tokens, class token first: the ``encoder_hidden
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import keras
 
@@ -26,9 +26,6 @@ class BLIPViTConfig:
     num_layers: int = 24
     num_heads: int = 16
     mlp_dim: int = 4096
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 VIT_L16 = BLIPViTConfig()
