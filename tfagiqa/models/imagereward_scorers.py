@@ -34,20 +34,6 @@ def placeholder_vocabulary(size: int) -> list[str]:
     return [*SPECIAL_TOKENS, *fillers, *BLIP_TOKENS]
 
 
-def load_imagereward(path: str | Path):
-    """The converted ``model.keras`` (``path`` is the file or its folder); a WeightsError saying how to make one."""
-    import keras
-
-    file = model_file(path)
-    try:
-        model = keras.saving.load_model(file)
-    except Exception as exc:
-        raise WeightsError(f"imagereward: cannot load {file}: {exc}. {CHECKPOINT_HINT}") from exc
-    if not isinstance(model.output, dict) or "embedding" not in model.output:
-        raise WeightsError(f"imagereward: {file} is not an ImageReward model (no embedding output). {CHECKPOINT_HINT}")
-    return model
-
-
 def model_file(path: str | Path) -> Path:
     """The converted ``model.keras`` (``path`` is the file or its folder); a WeightsError saying how to make one."""
     path = Path(path)
@@ -66,6 +52,20 @@ def image_size_of(path: str | Path) -> int:
                     if layer["class_name"] == "InputLayer" and layer["config"]["name"] == "image")
     except (OSError, KeyError, StopIteration, ValueError, zipfile.BadZipFile) as exc:
         raise WeightsError(f"imagereward: {path} is not an ImageReward model.keras ({exc}). {CHECKPOINT_HINT}") from exc
+
+
+def load_imagereward(path: str | Path):
+    """The converted ImageReward network (``path``: its model.keras or the folder), or a WeightsError saying why."""
+    import keras
+
+    file = model_file(path)
+    try:
+        model = keras.saving.load_model(file)
+    except Exception as exc:
+        raise WeightsError(f"imagereward: cannot load {file}: {exc}. {CHECKPOINT_HINT}") from exc
+    if not isinstance(model.output, dict) or "embedding" not in model.output:
+        raise WeightsError(f"imagereward: {file} is not an ImageReward model (no embedding output). {CHECKPOINT_HINT}")
+    return model
 
 
 def scoring_model(model):
