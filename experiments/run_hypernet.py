@@ -134,6 +134,12 @@ class Run:
             lines.append("SMOKE network: width-reduced ResNet and small target net, not HyperIQA's sizes.")
         if self.weights == "random":
             lines.append("RANDOM backbone weights: not ImageNet features.")
+        if self.imagereward:
+            ir = self.imagereward_profile
+            source = (f"the converted ImageReward {self.imagereward[0]}" if self.imagereward[0] else
+                      "a TINY RANDOM ImageReward (vocabulary: the prompts' words), not the real one")
+            lines.append(f"imagereward: fine-tuning {source}; {ir.epochs} epochs, {ir.batch_size} pairs a batch, "
+                         f"lr {ir.lr:g} (cosine), rank loss")
         width = max(map(len, lines)) + 4
         print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
 
@@ -195,9 +201,9 @@ class Run:
                                crop=outcome.model.input["image"].shape[1], train_crops="", test_crops=1,
                                epochs=ir.epochs, lr=ir.lr)
                 rows.append(row)
+                source = f"weights={self.weights}" + (f", text embedder {row['text_embedder']}" if row["text_embedder"] else "")
                 print(f"    {setting.experiment.name:<20} {output:<13} {selection:<15} epoch {epoch + 1:>2}  "
-                      f"SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  [{self.data.attrs['data']}, weights={self.weights}]",
-                      flush=True)
+                      f"SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  [{self.data.attrs['data']}, {source}]", flush=True)
         results.append_rows(self.results_path, rows)
         self.rows += rows
 
