@@ -1,6 +1,6 @@
 """ImageReward converter and tokenizer parity against the OFFICIAL THUDM/ImageReward code, imported from a checkout.
 
-    pip install timm==0.6.13 fairscale "transformers<4.47" torchvision   # what ImageReward's BLIP code imports
+    pip install fairscale transformers==4.46.3 && pip install --no-deps timm==0.6.13   # what BLIP's code imports
     git clone https://github.com/THUDM/ImageReward /path/ImageReward
     TFAGIQA_OFFICIAL_IMAGEREWARD=/path/ImageReward pytest tests/test_official_imagereward.py -rs -s
 
