@@ -13,7 +13,9 @@ import json
 import os
 import pickle
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -178,6 +180,28 @@ class EpochBackup:
         """Remove the backup once the training it protects has finished (the chief only)."""
         if self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def run_epochs(model: keras.Model, epochs: int, one_epoch: Callable[[int], Any], backup_dir: Path | None = None,
+               strategy: tf.distribute.Strategy | None = None, log: Callable[[str], None] = print,
+               desc: str = "") -> list:
+    """The records ``one_epoch(epoch)`` returns for epochs 0…epochs−1, for a loop that runs its own epochs.
+
+    With ``backup_dir`` every completed epoch is backed up by :class:`EpochBackup` (``model``'s weights, its compiled
+    optimiser's state, the records so far), an interrupted run resumes after its last completed epoch, and the
+    backup is removed once all epochs are done.
+    """
+    backup = EpochBackup(backup_dir, strategy) if backup_dir is not None else None
+    history = (backup.restore(model) if backup else None) or []
+    if history:
+        log(f"    {desc + ' ' if desc else ''}resumed from {backup_dir} after epoch {len(history)}")
+    for epoch in range(len(history), epochs):
+        history.append(one_epoch(epoch))
+        if backup:
+            backup.save(model, history, epoch + 1)
+    if backup:
+        backup.delete()
+    return history
 
 
 def _patch_keras_multiworker() -> None:

@@ -310,24 +310,19 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     if validation:
         evals["val"] = (val, test_data(val, setting, profile))
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
-    history = (backup.restore(model) if backup else None) or []
-    if history:
-        log(f"    resumed from {backup_dir} after epoch {len(history)}")
-    for epoch in range(len(history), profile.epochs):
+
+    def one_epoch(epoch: int) -> dict:
         trainer.start_epoch(*learning_rates(epoch, schedule, profile.lr))
         train_loss = trainer.train_epoch(train_ds)
         record = {"train_loss": train_loss}
         for part, (frame, ds) in evals.items():
             record[f"{part}_scores"] = predict_mean(model, ds, profile.test_crops, needs_text, infer)
             record[f"{part}_srcc"] = srcc_per_output(record[f"{part}_scores"], frame, setting.labels)
-        history.append(record)
         log(f"    epoch {epoch + 1}/{profile.epochs}  loss {train_loss:.4f}  " + "  ".join(
             f"{part} SRCC " + "/".join(f"{v:.4f}" for v in record[f"{part}_srcc"]) for part in evals))
-        if backup:
-            backup.save(model, history, epoch + 1)
-    if backup:
-        backup.delete()
+        return record
+
+    history = distribute.run_epochs(model, profile.epochs, one_epoch, backup_dir, strategy, log)
     return RunResult(history, model, test, setting.labels, len(train))
 
 

@@ -160,11 +160,8 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
     evals = {"test": test, **({"val": val} if validation else {})}
     size = model.input["image"].shape[1]
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
-    history = (backup.restore(pairs) if backup else None) or []
-    if history:
-        log(f"    resumed from {backup_dir} after epoch {len(history)}")
-    for epoch in range(len(history), profile.epochs):
+
+    def one_epoch(epoch: int) -> dict:
         order = np.random.default_rng([seed, epoch]).permutation(len(better))  # the same for both images of a pair
         data = pair_data(train, better[order], worse[order], size, batch)
         loss = pairs.fit(data, epochs=1, verbose=0, shuffle=False).history["loss"][-1]
@@ -172,11 +169,9 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         for part, frame in evals.items():
             record[f"{part}_scores"] = rewards(model, frame, infer)
             record[f"{part}_srcc"] = srcc_per_output(record[f"{part}_scores"], frame, (label,))
-        history.append(record)
         log(f"    epoch {epoch + 1}/{profile.epochs}  rank loss {loss:.4f}  " + "  ".join(
             f"{part} SRCC {record[f'{part}_srcc'][0]:.4f}" for part in evals))
-        if backup:
-            backup.save(pairs, history, epoch + 1)
-    if backup:
-        backup.delete()
+        return record
+
+    history = distribute.run_epochs(pairs, profile.epochs, one_epoch, backup_dir, strategy, log)
     return RunResult(history, model, test, (label,), len(train))

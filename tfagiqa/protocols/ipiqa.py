@@ -172,20 +172,15 @@ def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Se
     evals = {"test": (test, dataset(test, labels, profile, lookup, train=False, seed=seed))}
     if val is not None:
         evals["val"] = (val, dataset(val, labels, profile, lookup, train=False, seed=seed))
-    backup = distribute.EpochBackup(backup_dir, strategy) if backup_dir is not None else None
-    history = (backup.restore(model) if backup else None) or []
-    if history:
-        print(f"    {desc} resumed from {backup_dir} after epoch {len(history)}", flush=True)
-    for epoch in range(len(history), profile.epochs):
+    def one_epoch(epoch: int) -> dict:
         model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False)
         entry = {name: evaluate_outputs(predict_scores(model, ds), part, labels) for name, (part, ds) in evals.items()}
-        history.append(entry)
         line = "  ".join(f"{name} {selection_sum(scores):+.3f}" for name, scores in entry.items())
         print(f"    {desc} epoch {epoch + 1}/{profile.epochs}: SRCC+PLCC+KRCC {line}", flush=True)
-        if backup:
-            backup.save(model, history, epoch + 1)
-    if backup:
-        backup.delete()
+        return entry
+
+    history = distribute.run_epochs(model, profile.epochs, one_epoch, backup_dir, strategy,
+                                    lambda line: print(line, flush=True), desc)
     return RepeatOutcome(history, len(train), len(test), model)
 
 
