@@ -173,6 +173,8 @@ def test_rank_pairs_by_hand():
     df = pd.DataFrame({"prompt": ["a", "a", "a", "b", "b", "c"], "alignment": [1.0, 3.0, 2.0, 2.0, 2.0, 5.0]})
     better, worse = protocol.rank_pairs(df, "alignment")
     assert sorted(zip(better.tolist(), worse.tolist())) == [(1, 0), (1, 2), (2, 0)]  # the tie in "b" is skipped
+    with pytest.raises(DataError, match="NaN alignment"):
+        protocol.rank_pairs(df.assign(alignment=[1.0, np.nan, 2.0, 2.0, 2.0, 5.0], image=list("uvwxyz")), "alignment")
 
 
 def test_fix_rate_freezes_as_the_official_loop():

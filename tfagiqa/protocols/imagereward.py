@@ -93,6 +93,9 @@ def rank_pairs(df: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (better, worse) of every pair of images sharing a prompt with different ``label`` values."""
     better, worse = [], []
     mos = df[label].to_numpy(dtype="float64")
+    if np.isnan(mos).any():  # a NaN compares false with everything: its image would silently drop out of the pairs
+        raise DataError(f"{int(np.isnan(mos).sum())} row(s) have NaN {label} labels, e.g. "
+                        f"{df[schema.IMAGE].iloc[np.flatnonzero(np.isnan(mos))[:3]].tolist()}")
     for rows in df.groupby(schema.PROMPT, sort=False).indices.values():
         for i in rows:
             for j in rows:
