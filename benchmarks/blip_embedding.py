@@ -18,7 +18,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfagiqa.data import load_dataset  # noqa: E402
-from tfagiqa.text.embedders import embed_texts  # noqa: E402
+from tfagiqa.methods.hyperiqa.text_inputs import embed_texts  # noqa: E402
 
 
 def timed(df, spec: str, cache: Path) -> float:
@@ -38,8 +38,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model
         if model is None:
-            from tfagiqa.models import imagereward
-            from tfagiqa.models.imagereward_scorers import placeholder_vocabulary
+            from tfagiqa.methods.imagereward import model as imagereward
+            from tfagiqa.methods.imagereward.scorers import placeholder_vocabulary
 
             vocabulary = placeholder_vocabulary(imagereward.IMAGEREWARD.text.vocab_size)
             imagereward.imagereward_model(imagereward.IMAGEREWARD, vocabulary).save(Path(tmp) / "model.keras")

@@ -19,8 +19,8 @@ import keras  # noqa: E402
 
 from tfagiqa.data import schema  # noqa: E402
 from tfagiqa.data.cache import FeatureCache  # noqa: E402
-from tfagiqa.models import dlsr  # noqa: E402
-from tfagiqa.protocols import dlsr as protocol  # noqa: E402
+from tfagiqa.methods.dlsr import model as dlsr  # noqa: E402
+from tfagiqa.methods.dlsr import protocol as protocol  # noqa: E402
 
 
 def three_folds(data, backbone, args, cache_root_for_fold) -> float:

@@ -21,7 +21,7 @@ import tensorflow as tf  # noqa: E402
 from tfagiqa.data import load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import make_dataset  # noqa: E402
 from tfagiqa.data.tfrecord import make_tfrecord_dataset, write_tfrecords  # noqa: E402
-from tfagiqa.protocols.dlsr import BACKBONES  # noqa: E402
+from tfagiqa.methods.dlsr.protocol import BACKBONES  # noqa: E402
 
 
 def images_per_second(dataset, n_images: int, passes: int = 2) -> float:

@@ -31,7 +31,7 @@ def build(name: str, image_size: int):
     """A scoring model: a catalogue entry with random weights, or the tiny CNN + DLSR perception head."""
     if name == "tiny":
         from tfagiqa.backbones.tiny import tiny_cnn_features
-        from tfagiqa.models import dlsr
+        from tfagiqa.methods.dlsr import model as dlsr
 
         backbone = tiny_cnn_features(image_size).model
         return scoring_model(backbone, dlsr.perception_model(feature_dim=backbone.output_shape[-1]), "quality")

@@ -3,7 +3,7 @@
     python experiments/make_figures.py --paper dlsr     # figures/dlsr_fig1.png, dlsr_fig2.png, dlsr_fig3a … 3f.png
 
 Our numbers come from a results CSV written by the paper's run script (one bar series per data kind and weights,
-named in the legend and the title); the paper's from results/paper/<paper>.csv. Without results the charts show
+named in the legend and the title); the paper's from the method's transcription (tfagiqa/methods/<method>/paper.csv). Without results the charts show
 the paper's bars only, with "ours: not run" in the legend.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from tfagiqa import figures, reports
+from tfagiqa.methods import for_paper
 
-ROOT = Path(__file__).resolve().parents[1]
 
 COPIED = "\npaper bars: Table VII's copy of Table IV (a report error, not a target)"
 
@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--paper", default="dlsr", choices=sorted(PAPERS), help="which paper's figures")
     p.add_argument("--results", default=None,
                    help="our results CSV or folder (default results/reproduced/<paper>/results.csv)")
-    p.add_argument("--paper-csv", default=None, help="the paper's numbers (default results/paper/<paper>.csv)")
+    p.add_argument("--paper-csv", default=None, help="the paper's numbers (default: the transcription shipped with the method)")
     p.add_argument("--out", default="figures/", help="folder for the PNG files")
     return p.parse_args(argv)
 
@@ -65,7 +65,7 @@ def dlsr_figures(ours: pd.DataFrame, paper: pd.DataFrame, out: Path) -> list[Pat
 
 def sfiqa_figures(ours: pd.DataFrame, paper: pd.DataFrame, out: Path) -> list[Path]:
     """SF-IQA Fig. 3-4: MOS and generator distributions of the AIGIQA-20K split (from the data, not results)."""
-    from tfagiqa.reports_sfiqa import split_figures
+    from tfagiqa.methods.sfiqa.tables import split_figures
 
     return split_figures(out)
 
@@ -76,7 +76,7 @@ PAPERS = {"dlsr": dlsr_figures, "sfiqa": sfiqa_figures}
 def main(argv=None) -> int:
     args = parse_args(argv)
     results_path = Path(args.results or f"results/reproduced/{args.paper}/results.csv")
-    paper = reports.read_paper(args.paper_csv or ROOT / "results" / "paper" / f"{args.paper}.csv")
+    paper = reports.read_paper(args.paper_csv or for_paper(args.paper).paper_csv)
     if not results_path.exists():
         print(f"no results at {results_path}: figures show the paper's bars only")
     ours = reports.load_results(results_path, args.paper)

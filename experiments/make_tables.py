@@ -2,7 +2,7 @@
 
     python experiments/make_tables.py --paper dlsr      # results/tables/dlsr_table1.md/.csv … dlsr_table8.md/.csv
 
-Our numbers come from a results CSV written by the paper's run script; the paper's from results/paper/<paper>.csv.
+Our numbers come from a results CSV written by the paper's run script; the paper's from the method's transcription (tfagiqa/methods/<method>/paper.csv).
 Each results source (data kind, weights, profile, backbone) gets its own table, so synthetic and real numbers are
 never mixed. With one source the CSV is dlsr_tableN.csv; with several, dlsr_tableN_<source>.csv per source. A table
 whose experiments were not run still shows the paper's numbers, with "not run" and the command that produces them.
@@ -20,8 +20,8 @@ from typing import NamedTuple
 import pandas as pd
 
 from tfagiqa import reports
+from tfagiqa.methods import for_paper
 
-ROOT = Path(__file__).resolve().parents[1]
 RUN = "python experiments/run_dlsr.py --fold all --task {}"
 
 
@@ -79,7 +79,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--paper", default="dlsr", choices=sorted(PAPERS), help="which paper's tables")
     p.add_argument("--results", default=None,
                    help="our results CSV or folder (default results/reproduced/<paper>/results.csv)")
-    p.add_argument("--paper-csv", default=None, help="the paper's numbers (default results/paper/<paper>.csv)")
+    p.add_argument("--paper-csv", default=None, help="the paper's numbers (default: the transcription shipped with the method, tfagiqa/methods/<method>/paper.csv)")
     p.add_argument("--out", default="results/tables/", help="folder for the .md and .csv files")
     return p.parse_args(argv)
 
@@ -98,7 +98,7 @@ def _section(table: Table, source: dict | None, ours: pd.DataFrame, paper: pd.Da
     """The markdown of one table for one source, and its CSV frame."""
     blocks = table.build(ours, table.paper_rows(paper))
     line = (f"{reports.describe_source(source)}. {_status(ours, table)} "
-            f"Paper: DLSR report Table {table.roman}, transcribed in results/paper/dlsr.csv.")
+            f"Paper: DLSR report Table {table.roman}, transcribed in tfagiqa/methods/dlsr/paper.csv.")
     text = "\n".join(reports.to_markdown(frame, f"{table.title}{' — ' + name if name else ''}", line,
                                          table.scientific_rows)
                      for name, frame in blocks.items())
@@ -148,7 +148,7 @@ PAPERS = {"dlsr": dlsr_tables, "ipiqa": _method_tables("reports_ipiqa"), "hypern
 def main(argv=None) -> int:
     args = parse_args(argv)
     results_path = Path(args.results or f"results/reproduced/{args.paper}/results.csv")
-    paper_csv = Path(args.paper_csv or ROOT / "results" / "paper" / f"{args.paper}.csv")
+    paper_csv = Path(args.paper_csv or for_paper(args.paper).paper_csv)
     if not results_path.exists():
         print(f"no results at {results_path}: tables show the paper's numbers and 'not run' for ours")
     ours = reports.load_results(results_path, args.paper)

@@ -23,8 +23,8 @@ from tfagiqa.backbones.clip_text import clip_text_encoder  # noqa: E402
 from tfagiqa.data import schema  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
-from tfagiqa.protocols import image2prompt as i2p  # noqa: E402
-from tfagiqa.protocols import ipiqa as ipiqa_protocol  # noqa: E402
+from tfagiqa.methods.ipiqa import image2prompt as i2p  # noqa: E402
+from tfagiqa.methods.ipiqa import protocol as ipiqa_protocol  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -29,8 +29,8 @@ from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.export import export_savedmodel, scoring_model  # noqa: E402
 from tfagiqa.metrics import fold_summary  # noqa: E402
-from tfagiqa.models import dlsr  # noqa: E402
-from tfagiqa.protocols import dlsr as protocol  # noqa: E402
+from tfagiqa.methods.dlsr import model as dlsr  # noqa: E402
+from tfagiqa.methods.dlsr import protocol as protocol  # noqa: E402
 
 TASKS = ("perception", "alignment", "stairreward", "subsets")
 # experiment name → (model kind, head configuration, label); the names are the table rows they fill

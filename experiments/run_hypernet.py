@@ -30,10 +30,10 @@ from tfagiqa import distribute, results  # noqa: E402
 from tfagiqa.data import DIRNAMES, default_data_root, load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
-from tfagiqa.models import hypernet  # noqa: E402
-from tfagiqa.protocols import hypernet as protocol  # noqa: E402
-from tfagiqa.protocols import imagereward as imagereward_protocol  # noqa: E402
-from tfagiqa.text.embedders import BLIP_HINT, embed_texts  # noqa: E402
+from tfagiqa.methods.hyperiqa import model as hypernet  # noqa: E402
+from tfagiqa.methods.hyperiqa import protocol as protocol  # noqa: E402
+from tfagiqa.methods.imagereward import protocol as imagereward_protocol  # noqa: E402
+from tfagiqa.methods.hyperiqa.text_inputs import BLIP_HINT, embed_texts  # noqa: E402
 
 TARGETS = ("quality", "authenticity", "alignment", "both", "hybrid")
 VARIANTS = ("image", "text", "semantics", "imagereward")

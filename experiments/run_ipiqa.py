@@ -28,8 +28,9 @@ from tfagiqa.backbones import clip_vit  # noqa: E402
 from tfagiqa.data import default_data_root, load_dataset  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError, WeightsError  # noqa: E402
-from tfagiqa.models import ipiqa, ipiqa_baselines  # noqa: E402
-from tfagiqa.protocols import ipiqa as protocol  # noqa: E402
+from tfagiqa.methods.baselines import models as ipiqa_baselines
+from tfagiqa.methods.ipiqa import model as ipiqa  # noqa: E402
+from tfagiqa.methods.ipiqa import protocol as protocol  # noqa: E402
 
 BASELINES = ("resnet50", "resnet50-imagenet", "clipscore")
 

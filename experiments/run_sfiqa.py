@@ -25,7 +25,7 @@ from tfagiqa import distribute, results  # noqa: E402
 from tfagiqa.data import default_data_root, schema  # noqa: E402
 from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
-from tfagiqa.protocols import sfiqa as protocol  # noqa: E402
+from tfagiqa.methods.sfiqa import protocol as protocol  # noqa: E402
 
 TARGETS = ("quality", "similarity", "overall")
 ABLATIONS = ("isfe", "similarity")

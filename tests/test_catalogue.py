@@ -17,8 +17,8 @@ from tfagiqa.backbones.tiny import tiny_cnn_features
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import TfagiqaError, WeightsError
 from tfagiqa.export import scoring_model
-from tfagiqa.models import dlsr
-from tfagiqa.text.prompts import prompt_vectorizer
+from tfagiqa.methods.dlsr import model as dlsr
+from tfagiqa.methods.dlsr.prompts import prompt_vectorizer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,22 +86,23 @@ def test_refusals_name_the_way_out(tmp_path, monkeypatch):
         tfagiqa.create_scorer("dlsr-perception", str(tmp_path / "missing.keras"))
 
 
-def test_import_and_help_stay_light():
-    """`import tfagiqa`, the catalogue listing and the export/score commands' parsers load no TensorFlow."""
+def test_import_registers_every_custom_object():
+    """A bare `import tfagiqa` imports every module that defines a Keras-serialisable class (so load_model finds
+    them all), and lists every catalogue entry."""
     code = """
-import argparse, json, sys
+import json, pathlib, sys
 import tfagiqa
-from tfagiqa.cli import export, score
-parser = argparse.ArgumentParser()
-sub = parser.add_subparsers()
-export.register(sub); score.register(sub)
-names = tfagiqa.list_models()
-print(json.dumps({"names": names, "heavy": [m for m in ("tensorflow", "keras") if m in sys.modules]}))
+root = pathlib.Path(tfagiqa.__file__).parent
+defining = sorted(".".join(("tfagiqa",) + p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+                  for p in root.rglob("*.py") if "register_keras_serializable" in p.read_text())
+print(json.dumps({"names": tfagiqa.list_models(), "defining": defining,
+                  "missing": [m for m in defining if m not in sys.modules]}))
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
-    assert "dlsr-perception" in result["names"] and result["heavy"] == []
+    assert "dlsr-perception" in result["names"]
+    assert len(result["defining"]) >= 10 and result["missing"] == []
 
 
 def test_export_and_score_by_catalogue_name(tmp_path, monkeypatch, capsys):

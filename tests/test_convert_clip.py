@@ -12,7 +12,7 @@ nn = torch.nn
 F = torch.nn.functional
 
 from tfagiqa.backbones.clip_resnet import CLIP_MEAN  # noqa: E402
-from tfagiqa.converters import clip as converter  # noqa: E402
+from tfagiqa.backbones import clip_convert as converter  # noqa: E402
 from tfagiqa.layers.attention_pool import bicubic_matrix  # noqa: E402
 
 WIDTH, LAYERS, EMBED, RESOLUTION = 8, (1, 2, 1, 1), 32, 64

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="the converter parity test needs PyTorch (pip install 'tfagiqa[torch]')")
 nn = torch.nn
 
-from tfagiqa.converters import hyperiqa  # noqa: E402
+from tfagiqa.methods.hyperiqa import convert as hyperiqa  # noqa: E402
 
 
 class Bottleneck(nn.Module):

@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch", reason="the converter parity test needs PyT
 nn = torch.nn
 
 from tfagiqa.backbones.blip_text import BertPromptTokenizer  # noqa: E402
-from tfagiqa.converters import imagereward as converter  # noqa: E402
+from tfagiqa.methods.imagereward import convert as converter  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "cat", "dog", "on", "the", "red", "blue", "##s", "mat",

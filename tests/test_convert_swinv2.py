@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch", reason="the SwinV2 converter parity test ne
 nn, F = torch.nn, torch.nn.functional
 
 from tfagiqa.backbones.swinv2 import SwinV2Config  # noqa: E402
-from tfagiqa.converters import swinv2 as converter  # noqa: E402
+from tfagiqa.backbones import swinv2_convert as converter  # noqa: E402
 
 CONFIG = SwinV2Config(image_size=64, embed_dim=16, depths=(2, 2, 2, 2), num_heads=(2, 2, 4, 4), window_size=8,
                       cpb_hidden=32)

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfagiqa.layers import LogisticMapping, StairRewardCombine
-from tfagiqa.models import dlsr
-from tfagiqa.text.prompts import morphemes, prompt_vectorizer, split_prompt
+from tfagiqa.methods.dlsr.logistic import LogisticMapping
+from tfagiqa.methods.dlsr.stair_reward import StairRewardCombine
+from tfagiqa.methods.dlsr import model as dlsr
+from tfagiqa.methods.dlsr.prompts import morphemes, prompt_vectorizer, split_prompt
 
 
 def test_logistic_mapping_matches_eq3_and_round_trips(tmp_path):

@@ -18,9 +18,9 @@ from tfagiqa.data.images import load_image
 from tfagiqa.data.pipeline import fixed_crop_offsets
 from tfagiqa.errors import DataError, TfagiqaError
 from tfagiqa.export import ViewPolicy, decode_image_bytes, export_savedmodel, image_views, scoring_model
-from tfagiqa.models import dlsr
+from tfagiqa.methods.dlsr import model as dlsr
 from tfagiqa.scorer import Scorer
-from tfagiqa.text.prompts import prompt_vectorizer
+from tfagiqa.methods.dlsr.prompts import prompt_vectorizer
 
 SIZE = 32
 CROPS = ViewPolicy("fixed_crops", n_crops=4, resize_to=40)

@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from tfagiqa import distribute
-from tfagiqa.models import hypernet
-from tfagiqa.protocols import hypernet as protocol
+from tfagiqa.methods.hyperiqa import model as hypernet
+from tfagiqa.methods.hyperiqa import protocol as protocol
 from experiment_scripts import load_script
 
 TINY = hypernet.tiny(image_size=32)
@@ -128,7 +128,7 @@ def test_losses():
 def test_scorer_and_its_fixed_views():
     """The catalogue scorer normalises inside; the export's view policy averages the fixed 2×2 grid crops."""
     from tfagiqa.export import ViewPolicy, image_views, view_scorer
-    from tfagiqa.models.hypernet_scorers import VIEWS, scoring_model
+    from tfagiqa.methods.hyperiqa.scorers import VIEWS, scoring_model
 
     assert VIEWS == {"crop": "fixed_crops", "n_crops": 25, "resize_to": 512}
     crop_model = hypernet.hypernet_model(TINY, normalise=False)
@@ -164,7 +164,7 @@ def test_prompt_embedders(tmp_path):
     import keras_hub
 
     from tfagiqa.errors import WeightsError
-    from tfagiqa.text.embedders import embed_texts
+    from tfagiqa.methods.hyperiqa.text_inputs import embed_texts
 
     df = pd.DataFrame({"prompt": ["a red cube", "blue ball", "a red cube"], "name": ["0.png", "1.png", "2.png"]})
     tfidf = embed_texts(df)
@@ -229,7 +229,7 @@ def test_interrupted_split_resumes_from_its_backup(tmp_path):
 
 def test_text_tables_are_made_per_text_embedder(tmp_path):
     """Table IV from rows of two embedders: one table each, never a median across them; Table II made once."""
-    from tfagiqa.reports_hypernet import make_tables
+    from tfagiqa.methods.hyperiqa.tables import make_tables
 
     base = dict(paper="hypernet", data="synthetic", weights="random", profile="smoke", backbone="tiny",
                 selection="best_test_srcc", plcc=0.5)

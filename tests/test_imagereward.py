@@ -11,11 +11,11 @@ import tfagiqa
 from tfagiqa.backbones.blip_text import BertPromptTokenizer, read_bert_vocab
 from tfagiqa.data import load_dataset, schema
 from tfagiqa.errors import DataError, WeightsError
-from tfagiqa.models import imagereward
-from tfagiqa.models.imagereward_scorers import placeholder_vocabulary
-from tfagiqa.protocols import hypernet as hypernet_protocol
-from tfagiqa.protocols import imagereward as protocol
-from tfagiqa.protocols.imagereward import prompt_vocabulary
+from tfagiqa.methods.imagereward import model as imagereward
+from tfagiqa.methods.imagereward.scorers import placeholder_vocabulary
+from tfagiqa.methods.hyperiqa import protocol as hypernet_protocol
+from tfagiqa.methods.imagereward import protocol as protocol
+from tfagiqa.methods.imagereward.protocol import prompt_vocabulary
 from tfagiqa.scorer import Scorer
 from experiment_scripts import load_script
 
@@ -133,8 +133,8 @@ def blip_dir(tmp_path_factory):
 
 
 def test_blip_embedder_gives_each_images_cls_feature_and_caches_it(blip_dir, monkeypatch):
-    from tfagiqa.models import imagereward_scorers
-    from tfagiqa.text.embedders import embed_texts
+    from tfagiqa.methods.imagereward import scorers as imagereward_scorers
+    from tfagiqa.methods.hyperiqa.text_inputs import embed_texts
 
     root, data, model = blip_dir
     df = data.iloc[:6]
@@ -213,7 +213,7 @@ def test_imagereward_fine_tuning_lowers_the_rank_loss(blip_dir):
 
 
 def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path, capsys):
-    from tfagiqa.reports_hypernet import make_tables
+    from tfagiqa.methods.hyperiqa.tables import make_tables
 
     root, _, _ = blip_dir
     script = load_script("run_hypernet")

@@ -10,10 +10,11 @@ import pytest
 
 from tfagiqa.backbones import clip_resnet, clip_text
 from tfagiqa.layers.attention_pool import AttentionPool2d, interpolate_positional_embedding
-from tfagiqa.layers.cross_modal_pool import CrossModalAttentionPool
-from tfagiqa.models import ipiqa, ipiqa_scorers
-from tfagiqa.protocols import image2prompt as i2p
-from tfagiqa.protocols.ipiqa import HeadScaledAdamW, RepeatOutcome
+from tfagiqa.methods.ipiqa.cross_modal_pool import CrossModalAttentionPool
+from tfagiqa.methods.ipiqa import model as ipiqa
+from tfagiqa.methods.ipiqa import scorers as ipiqa_scorers
+from tfagiqa.methods.ipiqa import image2prompt as i2p
+from tfagiqa.methods.ipiqa.protocol import HeadScaledAdamW, RepeatOutcome
 from experiment_scripts import load_script
 
 SIZE = 64
@@ -242,7 +243,7 @@ def test_bpe_tokenizer_follows_openai_layout(tmp_path):
 
 def test_interrupted_repeat_resumes_from_its_backup(tmp_path, monkeypatch):
     """A split killed during epoch 2 of 3 restarts at epoch 2 from the backed-up weights, moments and metrics."""
-    from tfagiqa.protocols import ipiqa as protocol
+    from tfagiqa.methods.ipiqa import protocol as protocol
 
     script = load_script("run_ipiqa")
     run = script.Run(script.parse_args(["--dataset", "agiqa3k", "--profile", "smoke", "--weights", "none",

@@ -12,8 +12,8 @@ import pytest
 
 from tfagiqa.backbones import clip_text, clip_vit
 from tfagiqa.errors import WeightsError
-from tfagiqa.models import ipiqa
-from tfagiqa.protocols.ipiqa import PROFILES, HeadScaledAdamW, resolve_clip
+from tfagiqa.methods.ipiqa import model as ipiqa
+from tfagiqa.methods.ipiqa.protocol import PROFILES, HeadScaledAdamW, resolve_clip
 from experiment_scripts import load_script
 
 PRESET_SIZE, SIZE = 32, 64  # the preset's resolution (2×2 patches) and the model's (4×4: the table is resized)

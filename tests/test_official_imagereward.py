@@ -128,8 +128,8 @@ def test_tokenizer_ids_equal_the_official_ones(official, vocab_dir):
 
 def test_converted_network_equals_the_official_one(official):
 
-    from tfagiqa.models.imagereward import IMAGEREWARD, imagereward_model
-    from tfagiqa.models.imagereward_scorers import load_imagereward
+    from tfagiqa.methods.imagereward.model import IMAGEREWARD, imagereward_model
+    from tfagiqa.methods.imagereward.scorers import load_imagereward
 
     net, converted = official
     saved = load_imagereward(converted)  # what the command wrote; the same network without CLIP normalisation:

@@ -227,7 +227,7 @@ def clip_inputs():
 def test_clip_encoders_match_official(tmp_path, official_clip_model, clip_reference, kind):
     """``tfagiqa convert clip`` on an official CLIP checkpoint: encode_image / encode_text to 1e-4."""
     from tfagiqa import cli
-    from tfagiqa.converters import clip as converter
+    from tfagiqa.backbones import clip_convert as converter
 
     images, ids = clip_inputs()
     reference = clip_reference
@@ -347,7 +347,7 @@ def randomise_hypernet_(net: nn.Module, seed: int) -> nn.Module:
 def test_hyperiqa_score_matches_official(tmp_path, monkeypatch, official_hyperiqa):
     """The official solver's test step (HyperNet → TargetNet(paras) → score, one crop at a time) vs the converted
     model on the same normalised 224² crops, to 1e-4."""
-    from tfagiqa.converters import hyperiqa
+    from tfagiqa.methods.hyperiqa import convert as hyperiqa
 
     asked = []
 
@@ -407,7 +407,7 @@ def test_swinv2_stages_match_timm(tmp_path, timm_swinv2, layout):
     wrapped in ``{"model": ...}``, as in the Microsoft release files (e.g. swinv2_tiny_patch4_window16_256.pth).
     """
     from tfagiqa.backbones.swinv2 import SwinV2Config, swinv2_backbone
-    from tfagiqa.converters import swinv2 as converter
+    from tfagiqa.backbones import swinv2_convert as converter
 
     torch.manual_seed(2)
     reference = timm_swinv2(img_size=64, patch_size=4, num_classes=10, embed_dim=16, depths=(2, 2, 2, 2),

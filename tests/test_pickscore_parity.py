@@ -1,7 +1,7 @@
 """PickScore loading against the reference implementation: Hugging Face transformers' ``CLIPModel``.
 
 SF-IQA's similarity branch is PickScore (``yuvalkirstain/PickScore_v1``, a CLIP ViT-H/14 fine-tune stored as a
-transformers ``CLIPModel``). ``tfagiqa.models.sfiqa.load_pickscore(folder)`` rebuilds it as a keras-hub
+transformers ``CLIPModel``). ``tfagiqa.methods.sfiqa.model.load_pickscore(folder)`` rebuilds it as a keras-hub
 ``CLIPBackbone`` + ``BPETokenizer`` + logit scale. This file saves a TINY random ``CLIPModel`` (same layout and
 activation as PickScore_v1, whose config.json says ``"hidden_act": "gelu"`` for both towers; weights re-drawn at a
 realistic scale, ``logit_scale = log 50``) with ``save_pretrained``, adds a ``vocab.json``/``merges.txt`` pair
@@ -42,7 +42,7 @@ transformers = pytest.importorskip(
 torch = pytest.importorskip("torch", reason="PickScore parity needs torch for transformers' CLIPModel: pip install torch")
 
 from tfagiqa.backbones.clip_text import tokenize  # noqa: E402
-from tfagiqa.models import sfiqa  # noqa: E402
+from tfagiqa.methods.sfiqa import model as sfiqa  # noqa: E402
 
 CORPUS = ["a photo of a cat sitting on a red sofa", "an astronaut riding a horse on the moon, digital art",
           "a bowl of fruit on a wooden table, oil painting", "portrait of a woman with blue eyes, highly detailed"]
@@ -247,7 +247,7 @@ def test_embeddings_and_similarity_match_transformers(act, pickscore, bpe, tmp_p
 
 def test_protocol_branches_score_like_transformers(pickscore):
     """The SF-IQA protocol's path: weights folder/PickScore_v1 → resolve_branches → new_clip → similarity_model."""
-    from tfagiqa.protocols import sfiqa as protocol
+    from tfagiqa.methods.sfiqa import protocol as protocol
 
     folder, reference = pickscore
     branches = protocol.resolve_branches(protocol.PROFILES["paper"], str(folder.parent))

@@ -11,7 +11,7 @@ from tfagiqa import reports, results
 from experiment_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-PAPER_CSV = ROOT / "results" / "paper" / "dlsr.csv"
+PAPER_CSV = ROOT / "tfagiqa" / "methods" / "dlsr" / "paper.csv"
 SYNTHETIC = {"perception_before": (0.50, 0.52, 0.55), "perception_after": (0.60, 0.64, 0.65),
              "alignment": (0.40, 0.44, 0.48), "stair_before": (0.30, 0.31, 0.35), "stair_after": (0.33, 0.36, 0.42)}
 REAL_AFTER = (0.71, 0.73)

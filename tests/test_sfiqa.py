@@ -13,11 +13,11 @@ import tensorflow as tf
 from tfagiqa import metrics
 from tfagiqa.backbones.swinv2 import (TINY_TEST, WindowAttentionV2, relative_coords_table,
                                       relative_position_index, swinv2_backbone)
-from tfagiqa.data.aigiqa20k_split import stratified_split
-from tfagiqa.data.sama import checkerboard, sama
-from tfagiqa.layers.fusion_transformer import FusionTransformerEncoder, sine_position_embedding
-from tfagiqa.layers.l2_pooling import L2Pooling, hanning_kernel
-from tfagiqa.models import sfiqa
+from tfagiqa.methods.sfiqa.split import stratified_split
+from tfagiqa.methods.sfiqa.sama import checkerboard, sama
+from tfagiqa.methods.sfiqa.fusion_transformer import FusionTransformerEncoder, sine_position_embedding
+from tfagiqa.methods.sfiqa.l2_pooling import L2Pooling, hanning_kernel
+from tfagiqa.methods.sfiqa import model as sfiqa
 from experiment_scripts import load_script
 
 
@@ -185,7 +185,7 @@ def smoke_run(tmp_path_factory):
 
 
 def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
-    from tfagiqa.protocols import sfiqa as protocol
+    from tfagiqa.methods.sfiqa import protocol as protocol
 
     rows = pd.read_csv(smoke_run / "out" / "results.csv")
     assert set(rows["experiment"]) == set(protocol.TABLE2_ROWS)
@@ -211,8 +211,8 @@ def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
 
 
 def test_scorer_from_run_matches_protocol(smoke_run):
-    from tfagiqa.models.sfiqa_scorers import build_full
-    from tfagiqa.protocols import sfiqa as protocol
+    from tfagiqa.methods.sfiqa.scorers import build_full
+    from tfagiqa.methods.sfiqa import protocol as protocol
 
     scorer = build_full(str(smoke_run / "out" / "models"))
     df = protocol.load("agiqa3k", smoke_run / "data").head(4)

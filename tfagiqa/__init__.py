@@ -1,18 +1,15 @@
 """tfagiqa: four AI-generated image quality assessment methods in Keras 3, under one protocol.
 
-``list_models``, ``create_scorer`` and ``Scorer`` are imported on first use, so ``import tfagiqa`` stays light.
+Importing the package registers every custom Keras class it defines (:mod:`tfagiqa.custom_objects`), so
+``keras.saving.load_model`` reads every ``.keras`` file the package writes.
 """
 
 __version__ = "0.1.0"
 __all__ = ["list_models", "create_scorer", "Scorer"]
 
-_LAZY = {"list_models": "tfagiqa.catalogue", "create_scorer": "tfagiqa.catalogue", "Scorer": "tfagiqa.scorer"}
+from tfagiqa.custom_objects import register_all as _register_all  # noqa: E402
 
+_register_all()
 
-def __getattr__(name: str):
-    """Import the public API lazily (PEP 562)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module 'tfagiqa' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(_LAZY[name]), name)
+from tfagiqa.catalogue import create_scorer, list_models  # noqa: E402
+from tfagiqa.scorer import Scorer  # noqa: E402

@@ -2,7 +2,8 @@
 
 A scorer is a Keras model with dict inputs ``{"images": float32 [N, S, S, 3] in [0, 255]}`` (plus
 ``"prompt": string [N]`` when ``needs_prompt``) and dict outputs ``{output_name: float32 [N]}``. Each method's
-module registers its entries with :func:`register`; builders never download anything.
+``scorers`` module (named in its :mod:`tfagiqa.methods` record) lists its entries in ``ENTRIES``; builders never
+download anything.
 
 ``create_scorer(name, weights=None)`` builds one: ``weights=None`` is random initialisation without any I/O;
 what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``).
@@ -53,14 +54,7 @@ class ModelEntry:
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
-
-
-def register(entry: ModelEntry) -> ModelEntry:
-    """Add an entry (a name may be registered once)."""
-    if entry.name in _REGISTRY and _REGISTRY[entry.name] is not entry:
-        raise ValueError(f"model {entry.name!r} is already registered")
-    _REGISTRY[entry.name] = entry
-    return entry
+_LOADED = False
 
 
 def list_models() -> list[str]:
@@ -83,9 +77,15 @@ def create_scorer(name: str, weights: str | None = None) -> keras.Model:
 
 
 def _load_entries() -> None:
-    """Import the modules that register entries (kept lazy so importing the catalogue stays cheap)."""
-    import tfagiqa.models.dlsr_scorers  # noqa: F401
-    import tfagiqa.models.hypernet_scorers  # noqa: F401
-    import tfagiqa.models.imagereward_scorers  # noqa: F401
-    import tfagiqa.models.ipiqa_scorers  # noqa: F401
-    import tfagiqa.models.sfiqa_scorers  # noqa: F401
+    """Collect every method's ``ENTRIES`` once (a name may be registered once)."""
+    global _LOADED
+    if _LOADED:
+        return
+    from tfagiqa.methods import methods
+
+    for method in methods():
+        for entry in method.module(method.scorers).ENTRIES if method.scorers else ():
+            if entry.name in _REGISTRY and _REGISTRY[entry.name] is not entry:
+                raise ValueError(f"model {entry.name!r} is registered twice")
+            _REGISTRY[entry.name] = entry
+    _LOADED = True

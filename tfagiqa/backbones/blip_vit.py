@@ -3,7 +3,7 @@
 BLIP's ``VisionTransformer`` (ImageReward/models/BLIP/vit.py) is timm's ViT: a 16×16 patch convolution, a class
 token, learned positions, pre-LN blocks (qkv with bias, exact-GELU MLP ×4), LayerNorm ε = 1e-6 in the blocks and at
 the end, every token normalised. keras-hub's ``ViTBackbone`` computes exactly that, so it is used as is; the
-converter (``tfagiqa.converters.imagereward``) maps ``visual_encoder.*`` onto it, splitting the fused qkv.
+converter (``tfagiqa.methods.imagereward.convert``) maps ``visual_encoder.*`` onto it, splitting the fused qkv.
 Output: [N, 1 + (S/P)², hidden] tokens, class token first: the ``encoder_hidden_states`` the text encoder reads.
 """
 

@@ -49,7 +49,6 @@ def resolve(name: str, weights: str | None) -> tuple:
             raise TfagiqaError(f"{path} not found")
         import keras
 
-        import tfagiqa.layers  # noqa: F401  (custom layers of saved models)
         from tfagiqa.export import describe
 
         model = keras.saving.load_model(path)

@@ -95,8 +95,6 @@ def load_scorer(model: str, weights: str | None):
             raise TfagiqaError(f"{path} not found")
         import keras
 
-        import tfagiqa.layers  # noqa: F401  (custom layers of saved models)
-
         scorer = Scorer.from_keras(keras.saving.load_model(path), {"name": path.stem})
         return scorer, str(path)
     from tfagiqa.catalogue import create_scorer, get_entry

@@ -1,0 +1,125 @@
+"""Frozen text embedders for the Hypernet paper's text inputs, computed once and looked up by the model (SPEC §4.4).
+
+The paper uses ImageReward's BLIP embedding (image-aware: the text encoder cross-attends to the image) as the
+target-net input and a KPEval phrase encoder as the text hypernet's input. The embedder is pluggable and recorded
+in every result row:
+
+* ``tfidf`` (baseline, always available): TF-IDF over a word vocabulary adapted on the given prompts
+  (``keras.layers.TextVectorization``); it does not see the image.
+* ``keras-hub:PRESET_DIR``: a local keras-hub text backbone (BERT-style presets), frozen, mean of its sequence
+  output over the non-padding tokens.
+* ``blip:DIR``: the paper's choice, ImageReward's BLIP [CLS] feature (768-d) of each (image, prompt) pair, from the
+  ``DIR/model.keras`` that ``tfagiqa convert imagereward`` writes. Image-aware, so there is one vector per image
+  (keyed by the image's name) instead of one per prompt; the image is resized to 224 (shorter side) and
+  centre-cropped, as ImageReward does. Vectors are cached under ``cache_dir`` (BLIP ViT-L is slow on a CPU).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tfagiqa.data import schema
+from tfagiqa.errors import DataError, TfagiqaError, WeightsError
+
+BLIP_HINT = ("the ImageReward BLIP embedder reads a converted ImageReward: run tfagiqa convert imagereward --torch "
+             "ImageReward.pt --vocab vocab.txt --out DIR (ImageReward.pt from huggingface.co/THUDM/ImageReward, vocab.txt "
+             "from huggingface.co/bert-base-uncased), then pass --text-embedder blip:DIR")
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """Frozen embeddings (row i belongs to ``keys[i]``) and what the keys are: ``prompt`` or the image ``name``."""
+
+    keys: list[str]
+    vectors: np.ndarray
+    label: str  # recorded in the results: tfidf, keras-hub:<dir>, blip:<dir>
+    key: str = schema.PROMPT
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+def embed_texts(df: pd.DataFrame, spec: str = "tfidf", max_tokens: int = 2048,
+                cache_dir: str | Path | None = None) -> TextTable:
+    """The ``spec`` embedder's table for ``df``: one row per distinct prompt, or per image for ``blip:DIR``."""
+    if spec == "blip" or spec.startswith("blip:"):
+        if spec == "blip":
+            raise WeightsError(BLIP_HINT)
+        names = df[schema.NAME].astype(str)
+        if names.duplicated().any():
+            raise DataError(f"the BLIP embedder keys its vectors by image name; {names[names.duplicated()].iloc[0]!r} "
+                            "is not unique in this dataset")
+        return TextTable(names.tolist(), blip_embeddings(df, spec.split(":", 1)[1], cache_dir), spec, schema.NAME)
+    prompts = sorted(df[schema.PROMPT].astype(str).unique())
+    if spec == "tfidf":
+        return TextTable(prompts, tfidf_embeddings(prompts, max_tokens), "tfidf")
+    if spec.startswith("keras-hub:"):
+        return TextTable(prompts, keras_hub_embeddings(prompts, spec.split(":", 1)[1]), spec)
+    raise TfagiqaError(f"unknown text embedder {spec!r}: use tfidf, keras-hub:PRESET_DIR or blip:DIR")
+
+
+def tfidf_embeddings(prompts: list[str], max_tokens: int = 2048) -> np.ndarray:
+    """TF-IDF vectors of the prompts over their own word vocabulary (L2-normalised rows)."""
+    import keras
+
+    layer = keras.layers.TextVectorization(max_tokens=max_tokens, output_mode="tf_idf")
+    layer.adapt(list(prompts))
+    vectors = np.asarray(layer(np.array(prompts, dtype=object)), dtype="float32")
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-6)
+
+
+def keras_hub_embeddings(prompts: list[str], preset: str, batch_size: int = 32, sequence_length: int = 64) -> np.ndarray:
+    """Mean-pooled sequence output of a local keras-hub text backbone (weights never downloaded)."""
+    if not Path(preset).is_dir():
+        raise WeightsError(f"keras-hub text embedder: {preset!r} is not a local preset folder "
+                           "(download one with keras_hub on a machine with internet and pass its folder)")
+    import keras_hub
+
+    try:
+        backbone = keras_hub.models.Backbone.from_preset(preset)
+        length = min(sequence_length, getattr(backbone, "max_sequence_length", sequence_length))
+        preprocessor = keras_hub.models.TextClassifierPreprocessor.from_preset(preset, sequence_length=length)
+    except Exception as exc:
+        raise WeightsError(f"keras-hub text embedder: cannot load the preset at {preset}: {exc}") from exc
+    out = []
+    for start in range(0, len(prompts), batch_size):
+        features = preprocessor(np.array(prompts[start:start + batch_size], dtype=object))
+        sequence = np.asarray(backbone(features)["sequence_output"], dtype="float32")
+        mask = np.asarray(features["padding_mask"], dtype="float32")[..., None]
+        out.append((sequence * mask).sum(1) / np.maximum(mask.sum(1), 1.0))
+    return np.concatenate(out)
+
+
+def blip_embeddings(df: pd.DataFrame, folder: str | Path, cache_dir: str | Path | None = None,
+                    batch_size: int = 16) -> np.ndarray:
+    """[len(df), 768] ImageReward BLIP [CLS] features of each row's image and prompt (frozen, ``training=False``).
+
+    The network is loaded only when something is to be computed: a cache hit reads the vectors alone."""
+    import tensorflow as tf
+
+    from tfagiqa.data.cache import FeatureCache
+    from tfagiqa.methods.imagereward.scorers import image_size_of, load_imagereward, model_file
+
+    file = model_file(folder)
+    size = image_size_of(file)
+    key = {"embedder": "imagereward-blip", "model": str(file.resolve()), "modified": file.stat().st_mtime_ns,
+           "dataset": df.attrs.get("dataset", "")}
+    infer = None
+
+    def embed(inputs):
+        nonlocal infer
+        if infer is None:
+            model = load_imagereward(file)
+            infer = tf.function(lambda x: model(x, training=False)["embedding"])
+        return infer(inputs)
+
+    with tempfile.TemporaryDirectory() as scratch:  # no cache_dir: computed every time
+        return FeatureCache(cache_dir or scratch).get_or_compute(
+            key, df, embed, image_size=size, crop="center_crop", resize_to=size, batch_size=batch_size,
+            with_prompt=True)

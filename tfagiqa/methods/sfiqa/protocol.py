@@ -1,0 +1,333 @@
+"""SF-IQA's protocol: train the quality branch (SAMA views) and the similarity branch (CLIP views + prompts) once
+per split, then derive every score-fusion row of Table 2 from those same two trained branches.
+
+Choices the paper leaves open (SPEC §4.3, §6), fixed here and recorded in the result rows:
+
+* losses: MSE on the MOS for both branches and for the fusion network (the paper names none);
+* the fusion network is trained after the branches, on their (frozen) predictions for the training images
+  (test-time SAMA views); ``mean`` averages Q and S, which share the MOS scale because both regress it;
+* no validation set (as the paper): the last epoch is kept (``selection=last_epoch``);
+* PickScore fine-tuning: AdamW, lr 1e-6 (PickScore's own rate), as many epochs as the quality branch;
+* AGIQA-3K (Table 1): SF-IQA(quality) trains on ``quality``, SF-IQA(similarity) on ``alignment``, grouped 80/20
+  splits by prompt; the fusion block there uses one label for both branches (``fusion_label``, default quality);
+* AIGIQA-20K (Tables 2–4): the stratified 11,200 / 2,800 split of ``tfagiqa.methods.sfiqa.split``, label ``overall``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from tfagiqa import distribute, metrics
+from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
+from tfagiqa.data import load_dataset, schema, splits
+from tfagiqa.methods.sfiqa.split import load_or_make, split_name
+from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
+from tfagiqa.methods.sfiqa import model as sfiqa
+
+SPLIT_SEED = 42
+FUSION_KINDS = ("code", "paper")
+TABLE2_ROWS = ("fusion_code", "fusion_paper", "q_only", "s_only", "mean")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big a run is: ``smoke`` = tiny SwinV2 / tiny CLIP, minutes on a CPU; ``paper`` = §4.2's settings."""
+
+    name: str
+    config: sfiqa.SFIQAConfig
+    epochs: int
+    batch_size: int
+    lr_quality: float
+    lr_similarity: float
+    weight_decay: float
+    fusion_epochs: int
+    lr_fusion: float
+    repeats: int
+    pretrain_epochs: int
+    lr_pretrain: float
+    pretrain_size: int
+
+    @property
+    def tiny(self) -> bool:
+        return self.config.swin != sfiqa.PAPER.swin
+
+
+PROFILES = {
+    "smoke": Profile("smoke", sfiqa.TINY, epochs=5, batch_size=16, lr_quality=1e-3, lr_similarity=5e-4,
+                     weight_decay=5e-4, fusion_epochs=300, lr_fusion=1e-2, repeats=1, pretrain_epochs=1,
+                     lr_pretrain=5e-4, pretrain_size=64),
+    "paper": Profile("paper", sfiqa.PAPER, epochs=20, batch_size=32, lr_quality=2e-6, lr_similarity=1e-6,
+                     weight_decay=5e-4, fusion_epochs=500, lr_fusion=1e-3, repeats=10, pretrain_epochs=70,
+                     lr_pretrain=2e-5, pretrain_size=256),
+}
+
+
+@dataclass
+class Branches:
+    """The encoders a run starts from: SwinV2 weights (or random) and a CLIP (PickScore or random) + tokenizer."""
+
+    config: sfiqa.SFIQAConfig
+    tokenizer: object
+    clip_state: list | None
+    logit_scale: float | None
+    swin_weights: str | None
+    label: str
+
+    def new_clip(self):
+        """A fresh CLIP backbone (the PickScore weights when loaded), so every trained model starts the same."""
+        clip = sfiqa.clip_backbone(self.config.clip)
+        if self.clip_state is not None:
+            clip.set_weights(self.clip_state)
+        return clip
+
+    def new_swin(self):
+        from tfagiqa.backbones.swinv2 import swinv2_backbone
+
+        backbone = swinv2_backbone(self.config.swin)
+        if self.swin_weights:
+            backbone.load_weights(self.swin_weights)
+        return backbone
+
+
+def resolve_branches(profile: Profile, weights: str = "auto") -> Branches:
+    """``weights``: ``none``/``auto`` (random unless a folder is given) or a folder with ``swinv2.weights.h5``
+    (from ``tfagiqa convert swinv2``) and/or ``PickScore_v1/`` (the Hugging Face folder). Tiny profiles are random."""
+    config = profile.config
+    folder = None if weights in (None, "none", "auto") else Path(weights)
+    if folder is not None and not folder.is_dir():
+        from tfagiqa.errors import WeightsError
+
+        raise WeightsError(f"--weights must be auto, none or a folder; {folder} is not a folder")
+    if profile.tiny or folder is None:
+        return Branches(config, HashTokenizer(config.clip.vocab_size, config.clip.context_length), None, None, None,
+                        "random")
+    swin = folder / "swinv2.weights.h5"
+    pick = folder / "PickScore_v1"
+    tokenizer, clip_state, logit_scale = HashTokenizer(config.clip.vocab_size, config.clip.context_length), None, None
+    if pick.is_dir():
+        clip, tokenizer, logit_scale = sfiqa.load_pickscore(pick)
+        config = replace(config, clip=sfiqa.config_from_hf(json.loads((pick / "config.json").read_text())))
+        clip_state = clip.get_weights()
+    return Branches(config, tokenizer, clip_state, logit_scale, str(swin) if swin.is_file() else None, str(folder))
+
+
+# --- data ---------------------------------------------------------------------------------------------------------
+
+def clip_view(image: tf.Tensor, size: int) -> tf.Tensor:
+    """PickScore's processor geometry: short side → ``size`` (bicubic), centre crop ``size``×``size``."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    target = tf.cast(tf.round(shape * size / tf.reduce_min(shape)), tf.int32)
+    resized = tf.clip_by_value(tf.image.resize(image, tf.maximum(target, size), method="bicubic"), 0.0, 255.0)
+    return tf.image.resize_with_crop_or_pad(resized, size, size)
+
+
+def clip_dataset(df: pd.DataFrame, token_ids: np.ndarray, labels: np.ndarray | None, size: int, batch_size: int,
+                 shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
+    """Batches of ``({"images", "token_ids"}, labels)`` for the similarity branch."""
+    columns = {"path": df[schema.IMAGE].astype(str).to_numpy(), "token_ids": token_ids}
+    if labels is not None:
+        columns["labels"] = labels.astype("float32").reshape(-1, 1)
+    ds = tf.data.Dataset.from_tensor_slices(columns)
+    if shuffle:
+        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda r: {**r, "images": clip_view(decode_image(r["path"]), size)}, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def arrange(b):
+        x = {"images": b["images"], "token_ids": b["token_ids"]}
+        return (x, b["labels"]) if labels is not None else x
+
+    return ds.batch(batch_size).map(arrange).prefetch(tf.data.AUTOTUNE)
+
+
+def tokens_of(df: pd.DataFrame, branches: Branches) -> np.ndarray:
+    return tokenize(df[schema.PROMPT].astype(str).tolist(), branches.tokenizer).astype("int32")
+
+
+# --- NR-IQA pre-training (§4.2 stage i) ------------------------------------------------------------------------------
+
+def nr_view(image: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
+    """Larger edge → 2·size (aspect kept, at least ``size`` on the short side), random ``size`` crop, h and v flips."""
+    shape = tf.cast(tf.shape(image)[:2], tf.float32)
+    target = tf.maximum(tf.cast(tf.round(shape * (2 * size) / tf.reduce_max(shape)), tf.int32), size)
+    image = tf.image.resize(image, target, method="bilinear", antialias=True)
+    image = tf.image.stateless_random_crop(image, [size, size, 3], seed=seed)
+    image = tf.image.stateless_random_flip_left_right(image, seed=seed + 1)
+    return tf.image.stateless_random_flip_up_down(image, seed=seed + 2)
+
+
+def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int) -> tf.data.Dataset:
+    """(images, quality01) batches of the pooled NR-IQA datasets, shuffled."""
+    ds = tf.data.Dataset.from_tensor_slices({"path": df[schema.IMAGE].astype(str).to_numpy(),
+                                             "label": df["quality01"].to_numpy("float32")[:, None]})
+    ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    ds = tf.data.Dataset.zip(ds, seeds).map(
+        lambda r, s: ({"images": nr_view(decode_image(r["path"]), size, s)}, r["label"]),
+        num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, seed: int,
+                     backup_dir: Path | None = None) -> keras.Model:
+    """Stage (i): the quality branch on the pooled NR-IQA datasets, each dataset's score scaled to [0, 1]."""
+    config = branches.config
+    model = sfiqa.quality_model(config, branches.new_swin())
+    ds = nr_dataset(nr, config.swin.image_size, profile.batch_size, seed)
+    steps = math.ceil(len(nr) / profile.batch_size)
+    return _fit(model, ds, profile.pretrain_epochs, steps, profile.lr_pretrain, profile, seed, backup_dir=backup_dir)
+
+
+def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
+    """The four NR-IQA datasets pooled (at most ``pretrain_size`` images each; real when present)."""
+    from tfagiqa.data.nriqa import READERS, load_nriqa
+
+    parts = []
+    for name in READERS:
+        df = load_nriqa(name, data_root, synthetic=synthetic)
+        parts.append(df.sample(min(len(df), profile.pretrain_size), random_state=seed) if profile.name != "paper" else df)
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["data"] = "synthetic" if any(p.attrs["data"] == "synthetic" for p in parts) else "real"
+    return out
+
+
+# --- training -----------------------------------------------------------------------------------------------------
+
+def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = False):
+    """Adam with L2-style weight decay and a cosine-annealed rate (paper §4.2); AdamW for PickScore."""
+    schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, steps))
+    if decoupled:
+        return keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
+    return keras.optimizers.Adam(schedule, weight_decay=weight_decay)
+
+
+def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, seed: int, decoupled=False,
+         backup_dir: Path | None = None):
+    """Compile and fit; with ``backup_dir`` an interrupted fit resumes after its last completed epoch."""
+    keras.utils.set_random_seed(seed)
+    model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
+    callbacks = [distribute.backup_callback(backup_dir, model.distribute_strategy)] if backup_dir else []
+    model.fit(train_ds, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)  # the dataset shuffles
+    return model
+
+
+def _predict(model, ds) -> np.ndarray:
+    return np.asarray(model.predict(ds, verbose=0)).reshape(-1)
+
+
+def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
+                  start: keras.Model | None = None, backup_dir: Path | None = None) -> keras.Model:
+    """The quality branch on SAMA views of ``train`` (flip + rotation + random fragment offsets), starting from
+    ``start``'s weights (the NR-IQA pre-trained branch) when given."""
+    config = branches.config
+    model = sfiqa.quality_model(config, branches.new_swin())
+    if start is not None:
+        model.set_weights(start.get_weights())
+    head = model.get_layer("quality")  # the head starts at the training MOS mean: a label-scale reset after stage (i)
+    head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
+    head.bias.assign([float(train[label].mean())])
+    ds = sama_dataset(train, [label], size=config.swin.image_size, training=True, seed=seed,
+                      batch_size=profile.batch_size, shuffle=True)
+    steps = math.ceil(len(train) / profile.batch_size)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
+
+
+def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
+    """Q for ``df``'s images on centred SAMA views (the reference's test-time views)."""
+    return _predict(model, sama_dataset(df, size=branches.config.swin.image_size, batch_size=batch_size))
+
+
+def train_similarity(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
+                     head: str = "inner_product", backup_dir: Path | None = None) -> keras.Model:
+    """PickScore fine-tuned to regress the MOS with S (or the cross-attention head of Table 4)."""
+    config = branches.config
+    model = sfiqa.similarity_model(config, branches.new_clip(), head=head, logit_scale=branches.logit_scale)
+    ds = clip_dataset(train, tokens_of(train, branches), train[label].to_numpy(), config.clip.image_size,
+                      profile.batch_size, shuffle=True, seed=seed)
+    steps = math.ceil(len(train) / profile.batch_size)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_similarity, profile, seed, decoupled=True,
+                backup_dir=backup_dir)
+
+
+def predict_similarity(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
+    return _predict(model, clip_dataset(df, tokens_of(df, branches), None, branches.config.clip.image_size, batch_size))
+
+
+def train_detached(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
+                   backup_dir: Path | None = None) -> keras.Model:
+    """Table 3's detached-ISFE model, trained end to end on the MOS (SAMA views + prompts)."""
+    model = sfiqa.detached_model(branches.config, branches.new_clip())
+    ds = sama_dataset(train, [label], size=branches.config.swin.image_size, training=True, seed=seed,
+                      batch_size=profile.batch_size, shuffle=True, inputs={"token_ids": tokens_of(train, branches)})
+    steps = math.ceil(len(train) / profile.batch_size)
+    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
+
+
+def predict_detached(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
+    ds = sama_dataset(df, size=branches.config.swin.image_size, batch_size=batch_size,
+                      inputs={"token_ids": tokens_of(df, branches)})
+    return _predict(model, ds)
+
+
+def train_fusion(kind: str, q: np.ndarray, s: np.ndarray, mos: np.ndarray, profile: Profile, seed: int) -> keras.Model:
+    """The score fusion MLP on the frozen branches' training predictions (full batch)."""
+    keras.utils.set_random_seed(seed)
+    model = sfiqa.fusion_model(kind)
+    model.compile(optimizer=keras.optimizers.Adam(profile.lr_fusion), loss="mse")
+    model.fit(np.stack([q, s], 1).astype("float32"), mos.astype("float32"), epochs=profile.fusion_epochs,
+              batch_size=len(q), verbose=0)
+    return model
+
+
+@dataclass
+class FusionOutcome:
+    """Test predictions of every Table 2 row, all made from the same two trained branches."""
+
+    predictions: dict[str, np.ndarray]
+    branch_train: dict[str, np.ndarray]
+    fusion_models: dict[str, keras.Model]
+
+
+def fusion_rows(q_model, s_model, train: pd.DataFrame, test: pd.DataFrame, label: str, branches: Branches,
+                profile: Profile, seed: int) -> FusionOutcome:
+    """Q only, S only, their mean, and the two fusion networks, from one pair of trained branches."""
+    q_train, s_train = predict_quality(q_model, train, branches), predict_similarity(s_model, train, branches)
+    q_test, s_test = predict_quality(q_model, test, branches), predict_similarity(s_model, test, branches)
+    predictions = {"q_only": q_test, "s_only": s_test, "mean": (q_test + s_test) / 2}
+    models = {}
+    for kind in FUSION_KINDS:
+        models[kind] = train_fusion(kind, q_train, s_train, train[label].to_numpy(), profile, seed)
+        predictions[f"fusion_{kind}"] = _predict(models[kind], np.stack([q_test, s_test], 1).astype("float32"))
+    return FusionOutcome(predictions, {"q": q_train, "s": s_train}, models)
+
+
+# --- splits and scoring -------------------------------------------------------------------------------------------
+
+def split_sides(df: pd.DataFrame, dataset: str, profile: Profile, split_dir: Path) -> dict[str, pd.Series]:
+    """Name → train/test Series: grouped 80/20 by prompt (AGIQA-3K), or the stratified custom split (AIGIQA-20K)."""
+    if dataset == "aigiqa20k":
+        return {split_name(): load_or_make(df, split_dir / "aigiqa20k_sfiqa_split.csv")}
+    return splits.grouped_random_splits(df, 0.8, profile.repeats, seed=SPLIT_SEED)
+
+
+def scored(pred: np.ndarray, test: pd.DataFrame, label: str) -> dict[str, dict]:
+    """Metrics on the whole test side and on each AGIQA-3K T2I group present (subset → metrics)."""
+    out = {"all": metrics.evaluate(pred, test[label].to_numpy())}
+    if schema.T2I_GROUP in test.columns:
+        for group in ("bad", "medium", "good"):
+            mask = (test[schema.T2I_GROUP] == group).to_numpy()
+            if mask.sum() >= 3:
+                out[f"t2i_group={group}"] = metrics.evaluate(pred[mask], test[label].to_numpy()[mask])
+    return out
+
+
+def load(dataset: str, data_root=None, synthetic: str = "auto") -> pd.DataFrame:
+    """The dataset's labelled rows (AIGIQA-20K: the 14,000 official train images)."""
+    return load_dataset(dataset, data_root, synthetic=synthetic).reset_index(drop=True)

@@ -1,0 +1,163 @@
+"""SF-IQA's Tables 1–4 with our numbers beside the paper's, and Fig. 3–4 (MOS and generator distributions of the
+custom AIGIQA-20K split). Markdown + CSV, one set per results source (data kind / weights / profile / backbone), so
+synthetic and real numbers never share a table; every file is written atomically.
+
+Ours = the mean over the splits run of ``experiments/run_sfiqa.py`` rows. Table 1 is AGIQA-3K (all + T2I groups);
+Tables 2–4 are the paper's AIGIQA-20K ablations, filled from each dataset we ran the fusion block on (the caption
+names it: on AGIQA-3K the rows are ours only in kind, not comparable with the paper's AIGIQA-20K numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from tfagiqa import reports
+
+PAPER_CSV = Path(__file__).with_name("paper.csv")
+SUBSETS = {"all": "All", "t2i_group=bad": "Bad", "t2i_group=medium": "Medium", "t2i_group=good": "Good"}
+OURS_TABLE1 = {"sfiqa_quality": "quality", "sfiqa_similarity": "alignment"}
+ABLATION_TABLES = {
+    2: ("Table 2: branches and score fusion", ("fusion_code", "q_only", "s_only", "mean"), ("fusion_paper",)),
+    3: ("Table 3: image semantic feature extraction (independent = full model)", ("detached_isfe", "fusion_code"), ()),
+    4: ("Table 4: similarity score (inner product = full model)", ("fusion_code", "cross_attention"), ()),
+}
+LABELS = {"fusion_code": "Q + S + fusion (code MLP 2→10→10→1)", "fusion_paper": "Q + S + fusion (paper MLP, 1 hidden)",
+          "q_only": "Q only", "s_only": "S only", "mean": "Q + S mean", "detached_isfe": "detached ISFE",
+          "cross_attention": "cross attention"}
+RUN_HINT = "python experiments/run_sfiqa.py --dataset {dataset}"
+
+
+def _ours(ours: pd.DataFrame, experiment: str, dataset: str, subset: str, metric: str) -> tuple[float, int]:
+    """Mean over splits of one cell and the number of splits (NaN, 0 when not run)."""
+    if ours.empty:
+        return float("nan"), 0
+    rows = ours[(ours["experiment"] == experiment) & (ours["dataset"] == dataset) & (ours["subset"] == subset)]
+    rows = rows.drop_duplicates("split_index", keep="last")
+    return (float(rows[metric].astype(float).mean()), len(rows)) if len(rows) else (float("nan"), 0)
+
+
+def table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Rows = Table 1's methods; columns ``<subset> <METRIC> paper|ours`` (AGIQA-3K)."""
+    rows = paper[paper["table"] == "1"]
+    methods = list(dict.fromkeys(rows["experiment"]))
+    columns: dict[str, list] = {}
+    for subset, title in SUBSETS.items():
+        for metric in ("srcc", "plcc"):
+            paper_cells, our_cells = [], []
+            for method in methods:
+                label = rows[rows["experiment"] == method]["subset"].iloc[0].split(":")[1]
+                paper_cells.append(reports.paper_value(rows, method, f"agiqa3k:{label}:{subset}", "", metric))
+                value = _ours(ours, method, "agiqa3k", subset, metric)[0] if method in OURS_TABLE1 else float("nan")
+                our_cells.append(value if not np.isnan(value) else
+                                 (reports.NOT_RUN if method in OURS_TABLE1 else "n/a (not in this package)"))
+            columns[f"{title} {metric.upper()} paper"] = paper_cells
+            columns[f"{title} {metric.upper()} ours"] = our_cells
+    return pd.DataFrame(columns, index=pd.Index(methods, name="method"))
+
+
+def ablation_table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, dataset: str) -> pd.DataFrame:
+    """Rows = the table's settings (+ our extra fusion variants); columns PLCC / SRCC / Main, paper and ours."""
+    _, settings, extra = ABLATION_TABLES[number]
+    rows = paper[paper["table"] == str(number)]
+    columns: dict[str, list] = {}
+    for metric in ("plcc", "srcc", "main"):
+        columns[f"{metric.upper()} paper"] = [reports.paper_value(rows, s, "aigiqa20k:overall:all", "", metric)
+                                              for s in (*settings, *extra)]
+        values = [_ours(ours, s, dataset, "all", metric)[0] for s in (*settings, *extra)]
+        columns[f"{metric.upper()} ours"] = [v if not np.isnan(v) else reports.NOT_RUN for v in values]
+    columns["splits"] = [_ours(ours, s, dataset, "all", "srcc")[1] for s in (*settings, *extra)]
+    return pd.DataFrame(columns, index=pd.Index([LABELS[s] for s in (*settings, *extra)], name="setting"))
+
+
+def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Path]:
+    """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset> [_<source>].{md,csv}; returns the paths written."""
+    out_dir = Path(out_dir)
+    paper = reports.read_paper(paper_csv)
+    ours_all = results[results["paper"] == "sfiqa"] if "paper" in results.columns else results.iloc[0:0]
+    parts = reports.split_by_source(ours_all) if len(ours_all) else []
+    sources = parts or [(None, ours_all)]
+    written: list[Path] = []
+    for source, ours in sources:
+        suffix = "" if len(sources) == 1 or source is None else "_" + reports.source_tag(source)
+        frame = table1(ours, paper)
+        line = (f"{reports.describe_source(source)}; paper: AGIQA-3K 80/20 split grouped by prompt; ours: mean over "
+                f"the grouped splits run, last epoch. Not run: `{RUN_HINT.format(dataset='agiqa3k')}`.")
+        written += _write(out_dir, f"sfiqa_table1{suffix}", frame,
+                          "SF-IQA Table 1: AGIQA-3K quality (mos_quality) and similarity (mos_align)", line)
+        datasets = sorted(set(ours["dataset"])) if len(ours) else ["aigiqa20k"]
+        for dataset in datasets:
+            for number, (title, _, _) in ABLATION_TABLES.items():
+                frame = ablation_table(ours, paper, number, dataset)
+                where = ("the custom 11,200/2,800 AIGIQA-20K split" if dataset == "aigiqa20k" else
+                         f"{dataset} (NOT the paper's dataset: compare the rows with each other only)")
+                line = (f"{reports.describe_source(source)}; paper: AIGIQA-20K custom split; ours: {where}. "
+                        f"Not run: `{RUN_HINT.format(dataset=dataset)} --target overall --ablation all`.")
+                written += _write(out_dir, f"sfiqa_table{number}_{dataset}{suffix}", frame, f"SF-IQA {title}", line)
+    return written
+
+
+def _write(out_dir: Path, stem: str, frame: pd.DataFrame, title: str, line: str) -> list[Path]:
+    md = reports.write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
+    csv = reports.write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
+    return [md, csv]
+
+
+def _save_figure(fig, path: Path) -> Path:
+    """Save through a temporary file in the same folder, then os.replace (atomic)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+def make_figures(df: pd.DataFrame, side: pd.Series, out_dir, data_kind: str | None = None) -> list[Path]:
+    """Fig. 3 (MOS histogram, train vs test) and Fig. 4 (images per generator, train vs test) of the split."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kind = (data_kind or df.attrs.get("data", "unknown")).upper()
+    out_dir = Path(out_dir)
+    written = []
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    bins = np.linspace(df["overall"].min(), df["overall"].max(), 21)
+    for name, colour in (("train", "tab:blue"), ("test", "tab:orange")):
+        ax.hist(df.loc[side == name, "overall"], bins=bins, density=True, alpha=0.6, color=colour,
+                label=f"{name} ({int((side == name).sum())})")
+    ax.set(xlabel="MOS", ylabel="density", title=f"Fig. 3: MOS of the custom AIGIQA-20K split ({kind} data)")
+    ax.legend()
+    written.append(_save_figure(fig, out_dir / "sfiqa_fig3_mos_distribution.png"))
+    plt.close(fig)
+    counts = pd.crosstab(df["generator"], side).reindex(columns=["train", "test"], fill_value=0)
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    x = np.arange(len(counts))
+    ax.bar(x - 0.2, counts["train"], 0.4, label="train")
+    ax.bar(x + 0.2, counts["test"], 0.4, label="test")
+    ax.set_xticks(x, counts.index, rotation=45, ha="right")
+    ax.set(ylabel="images", title=f"Fig. 4: generators in the custom AIGIQA-20K split ({kind} data)")
+    ax.legend()
+    written.append(_save_figure(fig, out_dir / "sfiqa_fig4_generator_distribution.png"))
+    plt.close(fig)
+    return written
+
+
+def split_figures(out_dir, data_root=None, synthetic: str = "auto") -> list[Path]:
+    """Fig. 3–4 for the AIGIQA-20K split that ``run_sfiqa.py`` uses (``<data-root>/splits/``; made if absent)."""
+    from tfagiqa.data import default_data_root, load_dataset
+    from tfagiqa.methods.sfiqa.split import load_or_make
+
+    root = Path(data_root or default_data_root())
+    df = load_dataset("aigiqa20k", root, synthetic=synthetic).reset_index(drop=True)
+    side = load_or_make(df, root / "splits" / "aigiqa20k_sfiqa_split.csv")
+    return make_figures(df, side, out_dir)

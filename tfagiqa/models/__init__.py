@@ -1,1 +1,0 @@
-"""Model builders, one module per paper, that read like the papers' method sections."""

@@ -1,1 +1,0 @@
-"""Each paper's experimental protocol: which data, which splits, how models are trained, selected and scored."""

@@ -1,1 +1,0 @@
-"""Prompt handling: in-model tokenisation and StairReward's prompt splitting."""
