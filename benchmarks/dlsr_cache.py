@@ -25,8 +25,8 @@ from tfagiqa.methods.dlsr import protocol as protocol  # noqa: E402
 
 def three_folds(data, backbone, args, cache_root_for_fold) -> float:
     """Seconds to train the perception head on the 3 folds, with one feature bank per cache root."""
-    profile = protocol.Profile("smoke", args.image_size, args.aug_views, args.epochs, patience=args.epochs,
-                               backbone=args.backbone)
+    profile = protocol.PROFILES["smoke"].but(image_size=args.image_size, aug_views=args.aug_views, epochs=args.epochs,
+                                             patience=args.epochs, backbone=args.backbone)
     start = time.perf_counter()
     banks = {}
     for fold, side in protocol.folds(data).items():

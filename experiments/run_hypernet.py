@@ -18,17 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from tfagiqa import distribute, results  # noqa: E402
-from tfagiqa.data import DIRNAMES, default_data_root, load_dataset  # noqa: E402
-from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
+from tfagiqa import experiment  # noqa: E402
+from tfagiqa.data import DIRNAMES, load_dataset  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.hyperiqa import model as hypernet  # noqa: E402
 from tfagiqa.methods.hyperiqa import protocol as protocol  # noqa: E402
@@ -51,10 +46,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--variant", default="image", choices=VARIANTS,
                    help="alignment model: image-based hypernet (Table IV), text-based (V), image semantics (App. A), "
                         "ImageReward fine-tuned (Table IV's imgreward; weights from --text-embedder blip:DIR)")
-    p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper", "test"],
-                   help="auto: paper on real data, smoke on synthetic")
-    p.add_argument("--weights", default="auto", help="ResNet-50 weights: auto | imagenet | none | PATH to torchvision's "
-                   "resnet50-19c8e357.pth")
     p.add_argument("--schedule", default="official", choices=protocol.SCHEDULES,
                    help="official: the reference code incl. its bug (hyper network frozen after epoch 1); "
                         "fixed: both parameter groups trained all epochs")
@@ -67,42 +58,32 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="text inputs' frozen embedder: tfidf | keras-hub:PRESET_DIR | blip:DIR (the paper's ImageReward "
                         "BLIP feature; DIR from tfagiqa convert imagereward)")
     p.add_argument("--cache-dir", default=None, help="BLIP embedding cache (default <data-root>/cache/features)")
-    p.add_argument("--repeats", type=int, default=None, help="grouped 80/20 splits (default: the profile's; paper 10)")
-    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
-    p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
-    p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
-    p.add_argument("--out", default="results/reproduced/hypernet", help="results and models go here")
     p.add_argument("--no-save", action="store_true", help="do not save trained networks")
-    distribute.add_arguments(p)
+    experiment.add_arguments(p, out="results/reproduced/hypernet", profiles=sorted(protocol.PROFILES), repeats=True,
+                             weights="ResNet-50 weights: auto | imagenet | none | PATH to torchvision's "
+                                     "resnet50-19c8e357.pth")
     return p.parse_args(argv)
 
 
 class Run:
-    """One invocation: data, profile, prompt table, provenance; each training run adds its result rows."""
+    """The Hypernet paper's experiments on one dataset: data, profile, text table; each training adds result rows."""
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
+        self.run = experiment.Experiment(args, paper="hypernet")
         self.data = load_dataset(args.dataset, args.data_root, synthetic=args.synthetic)
         kind = self.data.attrs["data"]
-        name = args.profile if args.profile != "auto" else ("paper" if kind == "real" else "smoke")
-        base = protocol.PROFILES[name]
-        self.profile = replace(base, epochs=args.epochs or base.epochs, repeats=args.repeats or base.repeats)
-        ir_base = imagereward_protocol.PROFILES[name]
-        self.imagereward_profile = replace(ir_base, epochs=args.epochs or ir_base.epochs)
-        root = Path(args.data_root or default_data_root())
-        self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, root)
+        self.profile = self.run.profile(protocol.PROFILES, kind)
+        self.imagereward_profile = self.run.profile(imagereward_protocol.PROFILES, kind)
+        self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, self.run.data_root)
         targets = DEFAULT_TARGETS[args.dataset] if args.target is None else (args.target,)
         self.experiments = [self.experiment(t) for t in targets]
         self.imagereward = self.imagereward_source() if any(e.name == IMAGEREWARD for e in self.experiments) else None
         self.text, self.embedder = None, ""
         if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
-            self.text = embed_texts(self.data, args.text_embedder, cache_dir=args.cache_dir or root / "cache" / "features")
+            self.text = embed_texts(self.data, args.text_embedder,
+                                    cache_dir=args.cache_dir or self.run.data_root / "cache" / "features")
             self.embedder = self.text.label
-        self.out = distribute.output_dir(args.out, self.strategy)
-        self.results_path = self.out / "results.csv"
-        self.rows: list[dict] = []
         self.banner()
 
     def experiment(self, target: str) -> hypernet.Experiment:
@@ -123,35 +104,33 @@ class Run:
         return None, "imagereward-tiny-random"
 
     def banner(self) -> None:
-        kind = self.data.attrs["data"]
-        lines = [f"Hypernet AGIQA (HyperIQA) on {self.args.dataset} ({len(self.data)} images, {kind.upper()} data)",
-                 self.profile.describe(),
+        lines = [f"Hypernet AGIQA (HyperIQA) on {self.args.dataset} ({len(self.data)} images, "
+                 f"{self.data.attrs['data'].upper()} data)",
+                 protocol.describe(self.profile),
                  f"experiments: {', '.join(e.name for e in self.experiments)}; schedule {self.args.schedule}; "
                  f"loss {self.args.loss}; weights={self.weights}" + (f"; text embedder {self.embedder}" if self.embedder else "")]
-        if kind == "synthetic":
-            lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
+        warnings = []
         if self.profile.tiny:
-            lines.append("SMOKE network: width-reduced ResNet and small target net, not HyperIQA's sizes.")
+            warnings.append("SMOKE network: width-reduced ResNet and small target net, not HyperIQA's sizes.")
         if self.weights == "random":
-            lines.append("RANDOM backbone weights: not ImageNet features.")
+            warnings.append("RANDOM backbone weights: not ImageNet features.")
         if self.imagereward:
             ir = self.imagereward_profile
             source = (f"the converted ImageReward {self.imagereward[0]}" if self.imagereward[0] else
                       "a TINY RANDOM ImageReward (vocabulary: the prompts' words), not the real one")
             lines.append(f"imagereward: fine-tuning {source}; {ir.epochs} epochs, {ir.batch_size} pairs a batch, "
-                         f"lr {ir.lr:g} (cosine), rank loss")
-        width = max(map(len, lines)) + 4
-        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+                         f"lr {ir.learning_rate:g} (cosine), rank loss")
+        self.run.banner(lines, data_kind=self.data.attrs["data"], warnings=warnings)
 
     def setting(self, exp: hypernet.Experiment) -> protocol.Setting:
         labels = tuple(protocol.label_for(self.data, o) for o in exp.outputs)
         text = {} if exp.target_input == "lda" and exp.hyper_input == "image" else \
             {"text_dim": self.text.dim, "text_key": self.text.key}
-        config = self.profile.config(outputs=exp.outputs, hyper_input=exp.hyper_input,
-                                     target_input=exp.target_input, **text)
+        config = protocol.network_config(self.profile, outputs=exp.outputs, hyper_input=exp.hyper_input,
+                                         target_input=exp.target_input, **text)
         return protocol.Setting(exp, labels, config)
 
-    def run(self) -> None:
+    def execute(self) -> None:
         split_of = protocol.grouped_splits(self.data, self.profile.repeats)
         runs = [False, True] if self.args.selection == "both" else [self.args.selection == "val"]
         for exp in self.experiments:
@@ -160,73 +139,61 @@ class Run:
                 for validation in runs:
                     print(f"  {exp.name}: split {index}/{len(split_of)}"
                           f"{' (validation carve-out)' if validation else ''}", flush=True)
-                    backup = distribute.backup_dir(self.args.out, f"{self.args.dataset}_{exp.name}_split{index}"
-                                                   f"{'_val' if validation else ''}", self.strategy)
+                    backup = self.run.backup(f"{self.args.dataset}_{exp.name}_split{index}"
+                                             f"{'_val' if validation else ''}")
                     if exp.name == IMAGEREWARD:
                         outcome = imagereward_protocol.run_split(
                             self.data, side, setting.labels[0], self.imagereward_profile, self.args.seed + index,
-                            self.imagereward[0], validation=validation, strategy=self.strategy, backup_dir=backup)
+                            self.imagereward[0], validation=validation, strategy=self.run.strategy, backup_dir=backup)
                         self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                         continue
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.text, validation=validation, loss=self.args.loss,
-                        backbone_weights=self.weights_path, strategy=self.strategy, backup_dir=backup)
+                        backbone_weights=self.weights_path, strategy=self.run.strategy, backup_dir=backup)
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
-                        (self.out / "models").mkdir(parents=True, exist_ok=True)
-                        outcome.model.save(self.out / "models" / f"{self.args.dataset}_{exp.name}_split1.keras")
+                        self.run.save_model(outcome.model, f"{self.args.dataset}_{exp.name}_split1")
 
     def record(self, setting: protocol.Setting, index: int, outcome: protocol.RunResult, selections) -> None:
         rows = []
+        p = self.profile
         for selection in selections:
             epoch = outcome.pick(selection)
             for output, label, m in zip(setting.experiment.outputs, setting.labels, outcome.test_metrics(epoch)):
-                row = results.provenance(
-                    paper="hypernet", experiment=setting.experiment.name, dataset=self.args.dataset,
-                    data=self.data.attrs["data"], weights=self.weights, split=protocol.split_name(self.profile.repeats),
-                    split_index=index, seed=self.args.seed, selection=selection, profile=self.profile.name)
-                row.update(target=output, subset=f"{self.args.dataset}:{output}", label=label,
-                           schedule=self.args.schedule, loss=self.args.loss,
+                row = dict(experiment=setting.experiment.name, dataset=self.args.dataset, data=self.data.attrs["data"],
+                           weights=self.weights, split=protocol.split_name(p.repeats), split_index=index,
+                           selection=selection, profile=p.name, target=output, subset=f"{self.args.dataset}:{output}",
+                           label=label, schedule=self.args.schedule, loss=self.args.loss,
                            variant=self.args.variant if output == "alignment" or setting.experiment.name == "hybrid" else "",
                            text_embedder=self.embedder if setting.config.needs_text else "",
-                           backbone="resnet50" if not self.profile.tiny else "resnet-w8-b1111-tiny",
-                           crop=self.profile.crop, train_crops=self.profile.train_crops,
-                           test_crops=self.profile.test_crops, epochs=self.profile.epochs, epoch=epoch + 1,
-                           lr=self.profile.lr, n_train=outcome.n_train, n_test=len(outcome.test), **distribute.describe(self.strategy),
-                           **{k: v for k, v in m.items()})
+                           backbone="resnet50" if not p.tiny else "resnet-w8-b1111-tiny", crop=p.image_size,
+                           train_crops=p.train_crops, test_crops=p.test_crops, epochs=p.epochs, epoch=epoch + 1,
+                           lr=p.learning_rate, n_train=outcome.n_train, n_test=len(outcome.test), **m)
                 if setting.experiment.name == IMAGEREWARD:
                     ir = self.imagereward_profile
                     row.update(schedule="cosine", loss="rank", text_embedder=self.imagereward[1],
                                crop=outcome.model.input["image"].shape[1], train_crops="", test_crops=1,
-                               epochs=ir.epochs, lr=ir.lr)
+                               epochs=ir.epochs, lr=ir.learning_rate)
                 rows.append(row)
-                source = f"weights={self.weights}" + (f", text embedder {row['text_embedder']}" if row["text_embedder"] else "")
-                print(f"    {setting.experiment.name:<20} {output:<13} {selection:<15} epoch {epoch + 1:>2}  "
-                      f"SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  [{self.data.attrs['data']}, {source}]", flush=True)
-        results.append_rows(self.results_path, rows)
-        self.rows += rows
 
-    def summary(self) -> None:
-        table = pd.DataFrame(self.rows)
-        print(f"\nSummary: median over {self.profile.repeats} split(s) (HyperIQA's aggregate)")
-        for (experiment, target, selection), rows in table.groupby(["experiment", "target", "selection"], sort=False):
-            print(f"  {experiment:<20} {target:<13} {selection:<15} SRCC {np.median(rows['srcc']):.4f}  "
-                  f"PLCC {np.median(rows['plcc']):.4f}")
-        print(f"\nresults: {self.results_path}  ({self.data.attrs['data']} data, weights={self.weights})")
+        def line(row: dict) -> str:
+            embedder = f" text embedder {row['text_embedder']}" if row["text_embedder"] else ""
+            return (f"    {row['experiment']:<20} {row['target']:<13} {row['selection']:<15} epoch {row['epoch']:>2}  "
+                    f"SRCC {row['srcc']:.4f}  PLCC {row['plcc']:.4f}{embedder}")
+
+        self.run.record(rows, line)
+
+
+def run(args: argparse.Namespace) -> None:
+    hypernet_run = Run(args)
+    hypernet_run.execute()
+    hypernet_run.run.summary(["experiment", "target", "selection"], statistic="median")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        with surface_data_errors():
-            run = Run(args)
-            run.run()
-            run.summary()
-    except TfagiqaError as exc:
-        print(f"run_hypernet: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return experiment.main("run_hypernet", lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 
-from tfagiqa import distribute, results  # noqa: E402
+from tfagiqa import experiment  # noqa: E402
 from tfagiqa.backbones import clip_vit  # noqa: E402
-from tfagiqa.data import default_data_root, load_dataset  # noqa: E402
-from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
+from tfagiqa.data import load_dataset  # noqa: E402
 from tfagiqa.errors import TfagiqaError, WeightsError  # noqa: E402
 from tfagiqa.methods.baselines import models as ipiqa_baselines
 from tfagiqa.methods.ipiqa import model as ipiqa  # noqa: E402
@@ -44,23 +41,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--head", default="mlp", choices=ipiqa.HEADS, help="mlp (the code) or linear (the paper)")
     p.add_argument("--qa-token", default="learned", choices=ipiqa.QA_TOKENS,
                    help="learned: a new [QA] token, text encoder frozen (paper); code: the official code's behaviour")
-    p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper"],
-                   help="auto: paper on real data, smoke on synthetic")
     p.add_argument("--backbone", default="rn50", choices=protocol.BACKBONES,
                    help="rn50: CLIP's ModifiedResNet (the paper); vit: keras-hub's CLIP ViT (visual pool random)")
-    p.add_argument("--weights", default="auto",
-                   help="auto | none | DIR written by `tfagiqa convert clip` | keras-hub:PRESET_OR_DIR (--backbone vit)"
-                        " (resnet50-imagenet: imagenet | auto | .h5)")
     p.add_argument("--image2prompt", default=None, help="image encoder .keras from pretrain_image2prompt.py")
-    p.add_argument("--repeats", type=int, default=None, help="grouped splits to run (paper: 10)")
-    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     p.add_argument("--selection", default="both", choices=["test", "val", "both"],
                    help="test: best test epoch as the code (+ last epoch); val: the validation-selected run")
-    distribute.add_arguments(p)
-    p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
-    p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
-    p.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
-    p.add_argument("--out", default="results/reproduced/ipiqa", help="results.csv and models go here")
+    experiment.add_arguments(p, out="results/reproduced/ipiqa", profiles=sorted(protocol.PROFILES), repeats=True,
+                             weights="auto | none | DIR written by `tfagiqa convert clip` | keras-hub:PRESET_OR_DIR "
+                                     "(--backbone vit) (resnet50-imagenet: imagenet | auto | .h5)")
     return p.parse_args(argv)
 
 
@@ -76,17 +64,12 @@ class Run:
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
+        self.run = experiment.Experiment(args, paper="ipiqa")
         self.data = load_dataset(args.dataset, args.data_root, synthetic=args.synthetic)
         self.kind = self.data.attrs["data"]
-        name = args.profile if args.profile != "auto" else ("paper" if self.kind == "real" else "smoke")
-        base = protocol.PROFILES[name]
-        self.profile = replace(base, epochs=args.epochs or base.epochs, repeats=args.repeats or base.repeats)
+        self.profile = self.run.profile(protocol.PROFILES, self.kind)
         self.labels = protocol.LABELS[args.dataset]
         self.experiment = experiment_name(args)
-        self.out = distribute.output_dir(args.out, self.strategy)
-        self.results_path = self.out / "results.csv"
-        keras.utils.set_random_seed(args.seed)
         self.start = protocol.resolve_clip("none" if args.baseline in ("resnet50", "resnet50-imagenet")
                                            else args.weights, self.profile, backbone=args.backbone)
         self.config, self.i2p = self._model_config()
@@ -136,14 +119,12 @@ class Run:
                     f"head {c.head}, [QA] {c.qa_token if c.use_qa else 'off'}, "
                     f"prompt {'on' if c.use_prompt else 'off'}, ")
                  + f"weights={self.weights_label}"]
-        if self.kind == "synthetic":
-            lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
+        warnings = []
         if not self.start.pretrained and not a.baseline:
             full = "CLIP ViT-B/16" if isinstance(self.start.vision, clip_vit.CLIPViTConfig) else "CLIP RN50"
-            lines.append("RANDOM encoders" + (f" with TINY widths/depths (smoke), not {full}" if self.profile.tiny
-                                              else "") + ": no CLIP weights.")
-        width = max(map(len, lines)) + 4
-        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+            warnings.append("RANDOM encoders" + (f" with TINY widths/depths (smoke), not {full}" if self.profile.tiny
+                                                 else "") + ": no CLIP weights.")
+        self.run.banner(lines, data_kind=self.kind, warnings=warnings)
 
     def encoder_tag(self) -> str:
         if self.args.baseline in ("resnet50", "resnet50-imagenet"):
@@ -170,26 +151,18 @@ class Run:
     def record(self, split_name: str, index: int, selection: str, epoch: int, scores: dict, n_train: int,
                n_test: int) -> None:
         tag, _, _ = split_name.rpartition("_split_")
-        rows = []
-        for target, m in scores.items():
-            row = results.provenance(
-                paper="ipiqa", experiment=self.experiment, dataset=self.args.dataset, data=self.kind,
-                weights=self.weights_label, split=tag, split_index=index, seed=self.args.seed, selection=selection,
-                profile=self.profile.name)
-            baseline = bool(self.args.baseline)
-            row.update(**distribute.describe(self.strategy), target=target, subset="all", backbone=self.encoder_tag(),
-                       head="linear" if baseline else self.config.head,
-                       qa_token="off" if baseline or not self.config.use_qa else self.config.qa_token,
-                       prompt=self.args.baseline == "clipscore" or (not baseline and self.config.use_prompt),
-                       image_size=self.profile.image_size, epoch=epoch,
-                       epochs=self.profile.epochs, n_train=n_train, n_test=n_test,
-                       **m)
-            rows.append(row)
-            print(f"  split {index:2d} {selection:<13} {target:<10} epoch {epoch:3d}  SRCC {m['srcc']:.4f}  "
-                  f"PLCC {m['plcc']:.4f}  KRCC {m['krcc']:.4f}  [{self.kind}, weights={self.weights_label}]", flush=True)
-        results.append_rows(self.results_path, rows)
+        baseline = bool(self.args.baseline)
+        rows = [dict(experiment=self.experiment, dataset=self.args.dataset, data=self.kind, weights=self.weights_label,
+                     split=tag, split_index=index, selection=selection, profile=self.profile.name, target=target,
+                     subset="all", backbone=self.encoder_tag(), head="linear" if baseline else self.config.head,
+                     qa_token="off" if baseline or not self.config.use_qa else self.config.qa_token,
+                     prompt=self.args.baseline == "clipscore" or (not baseline and self.config.use_prompt),
+                     image_size=self.profile.image_size, epoch=epoch, epochs=self.profile.epochs, n_train=n_train,
+                     n_test=n_test, **m) for target, m in scores.items()]
+        self.run.record(rows, lambda r: f"  split {index:2d} {selection:<13} {r['target']:<10} epoch {epoch:3d}  "
+                                        f"SRCC {r['srcc']:.4f}  PLCC {r['plcc']:.4f}  KRCC {r['krcc']:.4f}")
 
-    def run(self) -> None:
+    def execute(self) -> None:
         uses_prompt = self.args.baseline == "clipscore" or (not self.args.baseline and self.config.use_prompt)
         lookup = self.lookup if uses_prompt else None
         for index, (name, side) in enumerate(protocol.repeat_splits(self.data, self.args.dataset,
@@ -200,7 +173,7 @@ class Run:
             seed = self.args.seed + index
             if self.args.selection in ("test", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
-                                                with_validation=False, desc=f"split {index}", strategy=self.strategy,
+                                                with_validation=False, desc=f"split {index}", strategy=self.run.strategy,
                                                 backup_dir=self.backup(f"split{index}"))
                 for selection in ("best_test_sum", "last_epoch"):
                     self.record(name, index, selection, *outcome.pick(selection), outcome.n_train, outcome.n_test)
@@ -209,12 +182,12 @@ class Run:
             if self.args.selection in ("val", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
                                                 with_validation=True, desc=f"split {index} (val-selected)",
-                                                strategy=self.strategy, backup_dir=self.backup(f"split{index}_val"))
+                                                strategy=self.run.strategy, backup_dir=self.backup(f"split{index}_val"))
                 self.record(name, index, "best_val_sum", *outcome.pick("best_val_sum"), outcome.n_train, outcome.n_test)
 
     def backup(self, name: str):
         """The backup folder of one training under a distribution strategy (None on the default strategy)."""
-        return distribute.backup_dir(self.args.out, f"{self.experiment}_{self.args.dataset}_{name}", self.strategy)
+        return self.run.backup(f"{self.experiment}_{self.args.dataset}_{name}")
 
     def clipscore(self, name: str, index: int, side) -> None:
         """Zero-shot CLIPScore on the split's test side (random encoders without --weights: a code-path check)."""
@@ -228,45 +201,30 @@ class Run:
             else clip_image_encoder(vision))
         text_encoder = self.start.text_encoder or clip_text_encoder(self.start.text)
         model = ipiqa_baselines.clipscore_model(image_encoder, text_encoder)
-        profile = replace(self.profile, image_size=image_encoder.input_shape[1])
+        profile = self.profile.but(image_size=image_encoder.input_shape[1])
         scores, n_test = protocol.score_test_split(model, self.data, side, self.labels, profile, self.lookup)
         self.record(name, index, "zero_shot", 0, scores, 0, n_test)
-
-    def summary(self) -> None:
-        table = results.read_results(self.results_path)
-        table = table[(table["experiment"] == self.experiment) & (table["dataset"] == self.args.dataset)
-                      & (table["data"] == self.kind)]
-        print(f"\nMean over splits ({self.kind} data, weights={self.weights_label}):")
-        for (selection, target), rows in table.groupby(["selection", "target"], sort=False):
-            means = rows[["srcc", "plcc", "krcc"]].astype(float).mean()
-            print(f"  {self.experiment:<18} {selection:<13} {target:<10} n={len(rows):2d}  SRCC {means['srcc']:.4f}  "
-                  f"PLCC {means['plcc']:.4f}  KRCC {means['krcc']:.4f}")
-        print(f"\nresults: {self.results_path}")
 
     def save_last(self, model: keras.Model) -> Path:
         """The first split's model after its last epoch as .keras, and (IP-IQA only) a scorer taking prompt strings,
         tokenized in the graph with the run's tokenizer: ``<experiment>_<dataset>_scorer.keras``, which the
         catalogue's ``ipiqa-*`` entries load."""
-        stem = f"{re.sub(r'[^A-Za-z0-9_.=-]+', '-', self.experiment)}_{self.args.dataset}"
-        path = self.out / "models" / f"{stem}.keras"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        model.save(path)
+        stem = f"{self.experiment}_{self.args.dataset}"
+        path = self.run.save_model(model, stem)
         if not self.args.baseline and self.config.use_prompt:
-            ipiqa.scoring_model(model, self.labels, self.start.tokenizer).save(path.with_name(f"{stem}_scorer.keras"))
+            self.run.save_model(ipiqa.scoring_model(model, self.labels, self.start.tokenizer), f"{stem}_scorer")
         return path
+
+
+def run(args: argparse.Namespace) -> None:
+    ipiqa_run = Run(args)
+    ipiqa_run.execute()
+    ipiqa_run.run.summary(["experiment", "selection", "target"], metrics=("srcc", "plcc", "krcc"))
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    try:
-        with surface_data_errors():
-            run = Run(args)
-            run.run()
-            run.summary()
-    except TfagiqaError as exc:
-        print(f"run_ipiqa: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return experiment.main("run_ipiqa", lambda: run(args))
 
 
 if __name__ == "__main__":

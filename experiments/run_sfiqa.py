@@ -11,19 +11,16 @@ Results go to ``<out>/results.csv``, trained models to ``<out>/models/``.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import os
 import sys
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from tfagiqa import distribute, results  # noqa: E402
-from tfagiqa.data import default_data_root, schema  # noqa: E402
-from tfagiqa.data.pipeline import surface_data_errors  # noqa: E402
+from tfagiqa import distribute, experiment  # noqa: E402
+from tfagiqa.data import schema  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.sfiqa import protocol as protocol  # noqa: E402
 
@@ -39,10 +36,6 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "alone); overall: both branches + score fusion (Table 2); all: every one (AIGIQA-20K: overall)")
     p.add_argument("--ablation", default="none", choices=["none", *ABLATIONS, "all"],
                    help="isfe: Table 3's detached image semantic features; similarity: Table 4's cross-attention")
-    p.add_argument("--profile", default="auto", choices=["auto", "smoke", "paper"],
-                   help="auto: paper on real data, smoke (tiny SwinV2 and CLIP) on synthetic")
-    p.add_argument("--weights", default="auto",
-                   help="auto | none | FOLDER with swinv2.weights.h5 (tfagiqa convert swinv2) and/or PickScore_v1/")
     p.add_argument("--fusion-label", default="quality", choices=["quality", "alignment"],
                    help="AGIQA-3K label both branches learn for the fusion block (AIGIQA-20K has one MOS)")
     p.add_argument("--no-pretrain", action="store_true", help="skip the NR-IQA pre-training stage")
@@ -50,12 +43,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="train this many (Q, S, fusion) triples with different seeds and also report their average "
                         "(the official inference averages 4 checkpoints)")
     p.add_argument("--split", default="1", help="which grouped split (1-based) or 'all' (AIGIQA-20K has one)")
-    p.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
-    p.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
-    p.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"])
-    p.add_argument("--seed", type=int, default=0)
-    distribute.add_arguments(p)
-    p.add_argument("--out", default="results/reproduced/sfiqa")
+    experiment.add_arguments(p, out="results/reproduced/sfiqa", profiles=sorted(protocol.PROFILES),
+                             weights="auto | none | FOLDER with swinv2.weights.h5 (tfagiqa convert swinv2) and/or "
+                                     "PickScore_v1/")
     return p.parse_args(argv)
 
 
@@ -64,63 +54,44 @@ class Run:
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
-        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
-        self.out = distribute.output_dir(args.out, self.strategy)
-        self.root = Path(args.data_root or default_data_root())
+        self.run = experiment.Experiment(args, paper="sfiqa")
+        self.root = self.run.data_root
         self.df = protocol.load(args.dataset, self.root, args.synthetic)
         self.kind = self.df.attrs["data"]
-        name = args.profile if args.profile != "auto" else ("paper" if self.kind == "real" else "smoke")
-        profile = protocol.PROFILES[name]
-        if args.epochs:
-            profile = replace(profile, epochs=args.epochs)
-        self.profile = replace(profile, batch_size=distribute.global_batch_size(profile.batch_size, self.strategy))
-        keras.utils.set_random_seed(args.seed)
-        with self.strategy.scope():
+        profile = self.run.profile(protocol.PROFILES, self.kind)
+        self.profile = profile.but(batch_size=distribute.global_batch_size(profile.batch_size, self.run.strategy))
+        with self.run.strategy.scope():
             self.branches = protocol.resolve_branches(profile, args.weights)
         self.backbone = "swinv2-tiny-test+clip-tiny" if profile.tiny else "swinv2_tiny_window16_256+pickscore-vit-h-14"
-        self.results_path = self.out / "results.csv"
-        self.banner()
-
-    def banner(self) -> None:
         cfg = self.branches.config
-        lines = [f"SF-IQA on {self.args.dataset} ({len(self.df)} labelled images, {self.kind.upper()} data)",
-                 f"profile {self.profile.name}: SwinV2 embed {cfg.swin.embed_dim} depths {cfg.swin.depths} at "
-                 f"{cfg.swin.image_size} px, CLIP {cfg.clip.vision_hidden}/{cfg.clip.text_hidden} at "
-                 f"{cfg.clip.image_size} px, {self.profile.epochs} epochs, weights={self.branches.label}"]
+        warnings = []
         if self.profile.tiny:
-            lines.append("TINY SwinV2 and TINY CLIP (smoke profile): not the paper's architecture sizes.")
-        if self.kind == "synthetic":
-            lines.append("SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers.")
+            warnings.append("TINY SwinV2 and TINY CLIP (smoke profile): not the paper's architecture sizes.")
         if self.branches.label == "random":
-            lines.append("RANDOM initial weights: no ImageNet SwinV2, no PickScore.")
-        width = max(map(len, lines)) + 4
-        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+            warnings.append("RANDOM initial weights: no ImageNet SwinV2, no PickScore.")
+        self.run.banner([f"SF-IQA on {args.dataset} ({len(self.df)} labelled images, {self.kind.upper()} data)",
+                         f"profile {self.profile.name}: SwinV2 embed {cfg.swin.embed_dim} depths {cfg.swin.depths} at "
+                         f"{cfg.swin.image_size} px, CLIP {cfg.clip.vision_hidden}/{cfg.clip.text_hidden} at "
+                         f"{cfg.clip.image_size} px, {self.profile.epochs} epochs, weights={self.branches.label}"],
+                        data_kind=self.kind, warnings=warnings)
 
     def record(self, table: str, experiment: str, target: str, split: str, index: int, scores: dict,
                n_train: int, n_test: int) -> None:
         """One row per subset, with provenance; printed as it is written."""
-        rows = []
-        for subset, m in scores.items():
-            row = results.provenance(
-                paper="sfiqa", experiment=experiment, dataset=self.args.dataset, data=self.kind,
-                weights=self.branches.label, split=split, split_index=index, seed=self.args.seed,
-                selection="last_epoch", profile=self.profile.name)
-            row.update(**distribute.describe(self.strategy), table=table, target=target, subset=subset, backbone=self.backbone,
-                       image_size=self.branches.config.swin.image_size, n_train=n_train, n_test=n_test,
-                       **{k: v for k, v in m.items() if not k.endswith("_converged")})
-            rows.append(row)
-            print(f"  split {index} {experiment:<18} {subset:<18} SRCC {m['srcc']:.4f}  PLCC {m['plcc']:.4f}  "
-                  f"main {m['main']:.4f}  [{self.kind}, weights={self.branches.label}, {self.backbone}]", flush=True)
-        results.append_rows(self.results_path, rows)
+        rows = [dict(experiment=experiment, dataset=self.args.dataset, data=self.kind, weights=self.branches.label,
+                     split=split, split_index=index, selection="last_epoch", profile=self.profile.name, table=table,
+                     target=target, subset=subset, backbone=self.backbone,
+                     image_size=self.branches.config.swin.image_size, n_train=n_train, n_test=n_test,
+                     **{k: v for k, v in m.items() if not k.endswith("_converged")}) for subset, m in scores.items()]
+        self.run.record(rows, lambda r: f"  split {index} {experiment:<18} {r['subset']:<18} SRCC {r['srcc']:.4f}  "
+                                        f"PLCC {r['plcc']:.4f}  main {r['main']:.4f}  [{self.backbone}]")
 
     def backup(self, name: str):
         """The backup folder of one training under a distribution strategy (None on the default strategy)."""
-        return distribute.backup_dir(self.args.out, f"{self.args.dataset}_{name}", self.strategy)
+        return self.run.backup(f"{self.args.dataset}_{name}")
 
     def save(self, model: keras.Model, name: str) -> None:
-        folder = self.out / "models"
-        folder.mkdir(parents=True, exist_ok=True)
-        model.save(folder / f"{self.args.dataset}_{name}.keras")
+        self.run.save_model(model, f"{self.args.dataset}_{name}")
 
     def run_split(self, split: str, index: int, side, targets, ablations, pretrained) -> None:
         df, p, b, seed = self.df, self.profile, self.branches, self.args.seed + index
@@ -206,34 +177,32 @@ class Run:
         return model
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
+def run(args: argparse.Namespace) -> None:
     if args.target == "all":  # on AIGIQA-20K the branches alone are Table 2's Q-only / S-only rows already
         targets = TARGETS if args.dataset == "agiqa3k" else ("overall",)
     else:
         targets = (args.target,)
     ablations = ABLATIONS if args.ablation == "all" else (() if args.ablation == "none" else (args.ablation,))
-    try:
-        with surface_data_errors():
-            run = Run(args)
-            with run.strategy.scope():  # every model and optimiser below is built under the strategy
-                sides = protocol.split_sides(run.df, args.dataset, run.profile, run.root / "splits")
-                names = list(sides)
-                if args.split == "all":
-                    chosen = range(1, len(names) + 1)
-                elif args.split.isdigit() and 1 <= int(args.split) <= len(names):
-                    chosen = [int(args.split)]
-                else:
-                    raise TfagiqaError(f"--split must be 1..{len(names)} or all, got {args.split!r}")
-                pretrained = run.pretrain() if {"quality", "overall"} & set(targets) or ablations else None
-                for index in chosen:
-                    name = names[index - 1]
-                    run.run_split(name.rsplit("_split_", 1)[0], index, sides[name], targets, ablations, pretrained)
-            print(f"\nresults: {run.results_path}  ({run.kind} data, weights={run.branches.label}, {run.backbone})")
-    except TfagiqaError as exc:
-        print(f"run_sfiqa: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    sfiqa_run = Run(args)
+    with sfiqa_run.run.strategy.scope():  # every model and optimiser below is built under the strategy
+        sides = protocol.split_sides(sfiqa_run.df, args.dataset, sfiqa_run.profile, sfiqa_run.root / "splits")
+        names = list(sides)
+        if args.split == "all":
+            chosen = range(1, len(names) + 1)
+        elif args.split.isdigit() and 1 <= int(args.split) <= len(names):
+            chosen = [int(args.split)]
+        else:
+            raise TfagiqaError(f"--split must be 1..{len(names)} or all, got {args.split!r}")
+        pretrained = sfiqa_run.pretrain() if {"quality", "overall"} & set(targets) or ablations else None
+        for index in chosen:
+            name = names[index - 1]
+            sfiqa_run.run_split(name.rsplit("_split_", 1)[0], index, sides[name], targets, ablations, pretrained)
+    sfiqa_run.run.summary(["experiment", "target", "subset"], metrics=("srcc", "plcc", "main"))
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    return experiment.main("run_sfiqa", lambda: run(args))
 
 
 if __name__ == "__main__":

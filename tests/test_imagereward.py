@@ -207,7 +207,7 @@ def test_imagereward_fine_tuning_lowers_the_rank_loss(blip_dir):
     _, data, _ = blip_dir
     side = hypernet_protocol.grouped_splits(data, 1)[1]
     result = protocol.run_split(data, side, "alignment", protocol.PROFILES["smoke"], seed=1, log=lambda line: None)
-    losses = [epoch["train_loss"] for epoch in result.history]
+    losses = [epoch["loss"] for epoch in result.history]
     assert losses[0] == pytest.approx(np.log(2), abs=0.01) and losses[-1] < losses[0] - 0.05, losses
     assert result.history[-1]["test_scores"].shape == (len(result.test), 1)
 
@@ -240,7 +240,7 @@ def test_interrupted_fine_tuning_resumes_from_its_backup(blip_dir, tmp_path):
 
     _, data, _ = blip_dir
     side, backup, lines = hypernet_protocol.grouped_splits(data, 1)[1], tmp_path / "backup", []
-    profile = protocol.Profile(3, 64, 1e-3)
+    profile = protocol.PROFILES["test"].but(batch_size=64)
 
     def dies_after_epoch_two(line):
         lines.append(line)
@@ -250,8 +250,9 @@ def test_interrupted_fine_tuning_resumes_from_its_backup(blip_dir, tmp_path):
     with pytest.raises(KeyboardInterrupt):
         protocol.run_split(data, side, "alignment", profile, 1, backup_dir=backup, log=dies_after_epoch_two)
     probe = protocol.pair_model(protocol.base_model(None, data[schema.PROMPT], 7))
-    first_epoch = distribute.EpochBackup(backup).restore(probe)
-    assert len(first_epoch) == 1  # the kill came before epoch 2's backup was written
+    epoch, states = distribute.EpochBackup(backup).restore(probe)
+    first_epoch = states["records"]
+    assert epoch == 1 and len(first_epoch) == 1  # the kill came before epoch 2's backup was written
     resumed = protocol.run_split(data, side, "alignment", profile, 1, backup_dir=backup, log=lines.append)
     assert any("resumed" in line and "after epoch 1" in line for line in lines)
     assert len(resumed.history) == 3 and not backup.exists()

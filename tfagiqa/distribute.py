@@ -92,32 +92,6 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "chief" or (resolver.task_type == "worker" and resolver.task_id == 0)
 
 
-class ClusterBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras BackupAndRestore for a cluster: every worker restores the chief's backup, only the chief writes it.
-
-    Keras 3 keeps one weights file per directory; workers writing it together collide, and workers restoring
-    their own backups could resume at different epochs and deadlock in the first collective.
-    """
-
-    def __init__(self, backup_dir: str, chief: bool):
-        super().__init__(backup_dir, save_freq="epoch", delete_checkpoint=True)
-        self.chief = chief
-
-    def _save_model(self):
-        if self.chief:
-            super()._save_model()
-
-    def on_train_end(self, logs=None):
-        if self.chief:
-            super().on_train_end(logs)
-
-
-def backup_callback(directory: str | os.PathLike,
-                    strategy: tf.distribute.Strategy | None = None) -> keras.callbacks.BackupAndRestore:
-    """A backup that lets a preempted or killed run (one worker or a whole cluster) resume from its last epoch."""
-    return ClusterBackupAndRestore(str(directory), chief=is_chief(strategy or tf.distribute.get_strategy()))
-
-
 def backup_dir(out: str | os.PathLike, name: str, strategy: tf.distribute.Strategy) -> Path | None:
     """Where a distributed run backs up one training (``out/backup/name``); None on the default strategy, where
     a single-device run is cheaper to restart than to checkpoint every epoch."""
@@ -134,8 +108,9 @@ def output_dir(out: str | os.PathLike, strategy: tf.distribute.Strategy) -> Path
 
 
 class EpochBackup:
-    """BackupAndRestore for a loop that runs its own epochs: the model's weights, its compiled optimiser's state
-    and a picklable state (the loop's history) after each epoch.
+    """A training's backup after each epoch: the model's weights, its compiled optimiser's state, its random seed
+    generators' states and a picklable state (epoch, early stopping, per-epoch records) — for ``training.fit``'s
+    backups and for loops that run their own epochs.
 
     Every worker restores the chief's backup; only the chief writes it. The state file, replaced atomically,
     names the weights file saved with it, so a run killed while saving resumes from the previous epoch.
@@ -153,12 +128,14 @@ class EpochBackup:
         if not (self.directory / self.STATE).is_file():
             return None
         with open(self.directory / self.STATE, "rb") as f:
-            weights, state = pickle.load(f)
+            weights, state, seeds = pickle.load(f)
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and not optimizer.built:  # Keras skips the saved moments of an unbuilt optimiser
             with self.strategy.scope():
                 optimizer.build(model.trainable_variables)
         model.load_weights(self.directory / weights)
+        for variable, value in zip(seed_states(model), seeds):
+            variable.assign(value)
         return state
 
     def save(self, model: keras.Model, state, step: int) -> None:
@@ -170,7 +147,7 @@ class EpochBackup:
         model.save_weights(self.directory / weights)  # a compiled model's optimiser state goes in with them
         partial = self.directory / f"{self.STATE}.partial"
         with open(partial, "wb") as f:
-            pickle.dump((weights, state), f)
+            pickle.dump((weights, state, [keras.ops.convert_to_numpy(v) for v in seed_states(model)]), f)
         os.replace(partial, self.directory / self.STATE)
         for old in self.directory.glob("step*.weights.h5"):
             if old.name != weights:
@@ -180,6 +157,13 @@ class EpochBackup:
         """Remove the backup once the training it protects has finished (the chief only)."""
         if self.chief:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def seed_states(model: keras.Model) -> list:
+    """The states of the model's random seed generators (dropout masks and other random layers draw from them).
+    Keras does not save them with the weights; a backup keeps them so a resumed training draws what an
+    uninterrupted one would have drawn."""
+    return [v for v in model.non_trainable_variables if v.name == "seed_generator_state"]
 
 
 def run_epochs(model: keras.Model, epochs: int, one_epoch: Callable[[int], Any], backup_dir: Path | None = None,

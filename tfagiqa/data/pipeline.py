@@ -90,6 +90,16 @@ def make_dataset(
                    drop_remainder=drop_remainder, with_name=with_name)
 
 
+def image_view(image_size: Size, crop: str = "resize", resize_to: Size | None = None) -> Callable[[tf.Tensor], tf.Tensor]:
+    """The per-image part of :func:`make_dataset` for a deterministic view (``resize`` or ``center_crop``): a
+    function path → float32 ``image_size`` view in [0, 255], usable inside ``tf.data.Dataset.map``."""
+    if crop not in ("resize", "center_crop"):
+        raise ValueError(f"image_view takes a deterministic crop ('resize' or 'center_crop'), got {crop!r}")
+    _check_options(crop, 1, resize_to)
+    view = _view_fn(crop, size_pair(image_size), 1, resize_to)
+    return lambda path: view(_decode(path), tf.zeros([2], tf.int64))
+
+
 def batches(rows: tf.data.Dataset, decode: Callable[[dict], tf.Tensor], *, image_size: Size, crop: str,
             n_crops: int, resize_to: Size | None, augment: keras.Layer | None, batch_size: int, seed: int,
             with_labels: bool, with_prompt: bool, preprocess: Callable | None,

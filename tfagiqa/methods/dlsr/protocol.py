@@ -32,6 +32,7 @@ from tfagiqa.data.subsets import SUBSET_ORDER
 from tfagiqa.distribute import global_batch_size
 from tfagiqa.methods.dlsr.logistic import LogisticMapping
 from tfagiqa.methods.dlsr import model as dlsr
+from tfagiqa.profile import Profile
 from tfagiqa.methods.dlsr.prompts import morphemes, prompt_vectorizer
 from tfagiqa.training import fit, predict
 
@@ -41,23 +42,12 @@ N_FOLDS = 3
 TARGET = "target"  # the label on AGIQA-3K's scale that heads are trained on
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How big a run is: ``smoke`` for minutes on a laptop CPU, ``paper`` for the report's setting."""
-
-    name: str
-    image_size: int
-    aug_views: int
-    epochs: int
-    patience: int
-    batch_size: int = 32
-    backbone: str = "resnet152v2"
-
-
 PROFILES = {
-    "smoke": Profile("smoke", image_size=128, aug_views=2, epochs=60, patience=10),
-    "paper": Profile("paper", image_size=224, aug_views=4, epochs=100, patience=10),
-    "test": Profile("smoke", image_size=32, aug_views=1, epochs=40, patience=8, backbone="tiny"),
+    "smoke": Profile("smoke", epochs=60, batch_size=32, image_size=128,
+                     options=dict(aug_views=2, patience=10, backbone="resnet152v2")),
+    "paper": Profile("paper", epochs=100, batch_size=32, image_size=224,
+                     options=dict(aug_views=4, patience=10, backbone="resnet152v2")),
+    "test": Profile("smoke", epochs=40, batch_size=32, image_size=32, options=dict(aug_views=1, patience=8, backbone="tiny")),
 }
 BACKBONES: dict[str, Callable[..., ResolvedWeights]] = {
     "resnet152v2": lambda weights, size: resnet152v2_features(weights, size),

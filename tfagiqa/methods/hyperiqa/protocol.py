@@ -34,6 +34,7 @@ from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError, WeightsError
 from tfagiqa.methods.hyperiqa import model as hypernet
 from tfagiqa.methods.hyperiqa.text_inputs import TextTable
+from tfagiqa.profile import Profile
 
 LR = 2e-5
 LR_RATIO = 10
@@ -45,39 +46,29 @@ VAL_FRACTION = 0.1
 SMOKE_LR = 1e-3  # a few hundred steps instead of thousands: the smoke runs' base lr (hyper lr ×10 as usual)
 
 
-@dataclass(frozen=True)
-class Profile:
-    """Run size. ``paper``: the official setting; ``smoke``: minutes on 2 CPU cores (width-reduced ResNet)."""
-
-    name: str
-    crop: int
-    resize_to: tuple[int, int] | None
-    train_crops: int
-    test_crops: int
-    epochs: int
-    batch_size: int
-    repeats: int
-    tiny: bool
-    lr: float = LR
-
-    def config(self, **changes) -> hypernet.HypernetConfig:
-        """The network for this profile: official sizes, or ``hypernet.tiny`` for smoke runs."""
-        base = replace(hypernet.HYPERIQA, image_size=self.crop)
-        return hypernet.tiny(base, **changes) if self.tiny else replace(base, **changes)
-
-    def describe(self) -> str:
-        net = "width-reduced ResNet (width 8, 1 block a stage), small target net" if self.tiny else "ResNet-50, official sizes"
-        resize = "no resize" if self.resize_to is None else f"resize {self.resize_to[0]}×{self.resize_to[1]}"
-        return (f"profile {self.name}: {net}; {resize}, {self.crop}² crops, {self.train_crops} train / "
-                f"{self.test_crops} fixed test crops per image, {self.epochs} epochs, batch {self.batch_size}, "
-                f"base lr {self.lr:g}, {self.repeats} split(s)")
-
-
 PROFILES = {
-    "paper": Profile("paper", 224, (512, 512), 25, 25, 16, 96, 10, tiny=False),
-    "smoke": Profile("smoke", 64, (96, 96), 4, 4, 5, 32, 2, tiny=True, lr=SMOKE_LR),
-    "test": Profile("smoke", 32, (48, 48), 2, 4, 4, 32, 1, tiny=True, lr=SMOKE_LR),
+    "paper": Profile("paper", epochs=16, batch_size=96, image_size=224, learning_rate=LR, repeats=10,
+                     options=dict(resize_to=(512, 512), train_crops=25, test_crops=25)),
+    "smoke": Profile("smoke", epochs=5, batch_size=32, image_size=64, learning_rate=SMOKE_LR, repeats=2, tiny=True,
+                     options=dict(resize_to=(96, 96), train_crops=4, test_crops=4)),
+    "test": Profile("smoke", epochs=4, batch_size=32, image_size=32, learning_rate=SMOKE_LR, repeats=1, tiny=True,
+                    options=dict(resize_to=(48, 48), train_crops=2, test_crops=4)),
 }
+
+
+def network_config(profile: Profile, **changes) -> hypernet.HypernetConfig:
+    """The network of a profile: official sizes, or ``hypernet.tiny`` for smoke runs (crops of the profile's size)."""
+    base = replace(hypernet.HYPERIQA, image_size=profile.image_size)
+    return hypernet.tiny(base, **changes) if profile.tiny else replace(base, **changes)
+
+
+def describe(profile: Profile) -> str:
+    """One banner line: network, crops and schedule of a profile."""
+    net = "width-reduced ResNet (width 8, 1 block a stage), small target net" if profile.tiny else "ResNet-50, official sizes"
+    resize = "no resize" if profile.resize_to is None else f"resize {profile.resize_to[0]}×{profile.resize_to[1]}"
+    return (f"profile {profile.name}: {net}; {resize}, {profile.image_size}² crops, {profile.train_crops} train / "
+            f"{profile.test_crops} fixed test crops per image, {profile.epochs} epochs, batch {profile.batch_size}, "
+            f"base lr {profile.learning_rate:g}, {profile.repeats} split(s)")
 
 
 def learning_rates(epoch: int, schedule: str, lr: float = LR, ratio: float = LR_RATIO) -> tuple[float, float | None]:
@@ -162,14 +153,14 @@ def text_key_option(setting: Setting) -> dict:
 def train_data(df: pd.DataFrame, setting: Setting, profile: Profile, seed: int) -> tf.data.Dataset:
     """Each row ``train_crops`` times, shuffled, random crop + flip (new draws every epoch)."""
     repeated = pd.concat([df] * profile.train_crops, ignore_index=True)
-    return make_dataset(repeated, setting.labels, image_size=profile.crop, crop="random_crop",
+    return make_dataset(repeated, setting.labels, image_size=profile.image_size, crop="random_crop",
                         resize_to=profile.resize_to, augment=augmentation(flip=True, seed=seed),
                         batch_size=profile.batch_size, shuffle=True, seed=seed, **text_key_option(setting))
 
 
 def test_data(df: pd.DataFrame, setting: Setting, profile: Profile) -> tf.data.Dataset:
     """Each row's ``test_crops`` fixed crops ([B, k, S, S, 3])."""
-    return make_dataset(df, setting.labels, image_size=profile.crop, crop="fixed_crops", n_crops=profile.test_crops,
+    return make_dataset(df, setting.labels, image_size=profile.image_size, crop="fixed_crops", n_crops=profile.test_crops,
                         resize_to=profile.resize_to, batch_size=max(1, 64 // profile.test_crops),
                         **text_key_option(setting))
 
@@ -302,9 +293,9 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
         model = build_model(setting, text, seed, backbone_weights)
-    trainer = Trainer(model, loss, lr=profile.lr, strategy=strategy)
+    trainer = Trainer(model, loss, lr=profile.learning_rate, strategy=strategy)
     needs_text = setting.config.needs_text
-    global_profile = replace(profile, batch_size=distribute.global_batch_size(profile.batch_size, strategy))
+    global_profile = profile.but(batch_size=distribute.global_batch_size(profile.batch_size, strategy))
     train_ds = _train_inputs(model, train_data(train, setting, global_profile, seed), needs_text)
     evals = {"test": (test, test_data(test, setting, profile))}
     if validation:
@@ -312,7 +303,7 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def one_epoch(epoch: int) -> dict:
-        trainer.start_epoch(*learning_rates(epoch, schedule, profile.lr))
+        trainer.start_epoch(*learning_rates(epoch, schedule, profile.learning_rate))
         train_loss = trainer.train_epoch(train_ds)
         record = {"train_loss": train_loss}
         for part, (frame, ds) in evals.items():

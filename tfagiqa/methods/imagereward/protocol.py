@@ -20,7 +20,6 @@ synthetic smoke runs) a tiny random one with a vocabulary of the dataset's promp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -28,28 +27,24 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import distribute
+from tfagiqa import distribute, training
 from tfagiqa.backbones.blip_text import BLIP_TOKENS, SPECIAL_TOKENS
 from tfagiqa.data import schema, splits
-from tfagiqa.data.pipeline import make_dataset
+from tfagiqa.data.pipeline import image_view, make_dataset
 from tfagiqa.errors import DataError
 from tfagiqa.methods.imagereward import model as imagereward
 from tfagiqa.methods.hyperiqa.protocol import VAL_FRACTION, RunResult, srcc_per_output
+from tfagiqa.profile import Profile
 
 FIX_RATE = 0.7
 ADAM_EPSILON = 1e-8
 
 
-@dataclass(frozen=True)
-class Profile:
-    """Fine-tuning size: ``paper`` is the official trainer's; the others are minutes on a CPU (tiny model)."""
-
-    epochs: int
-    batch_size: int  # pairs
-    lr: float
-
-
-PROFILES = {"paper": Profile(10, 64, 1e-5), "smoke": Profile(6, 16, 1e-3), "test": Profile(3, 16, 1e-3)}
+PROFILES = {  # batches of pairs; the image size is the model's
+    "paper": Profile("paper", epochs=10, batch_size=64, learning_rate=1e-5),
+    "smoke": Profile("smoke", epochs=6, batch_size=16, learning_rate=1e-3),
+    "test": Profile("smoke", epochs=3, batch_size=16, learning_rate=1e-3),
+}
 
 
 def freeze_like_official(model: keras.Model, fix_rate: float = FIX_RATE) -> None:
@@ -122,13 +117,23 @@ def pairwise_rank_loss(_, margin):
     return tf.reduce_mean(tf.nn.softplus(-margin))
 
 
-def pair_data(df: pd.DataFrame, better: np.ndarray, worse: np.ndarray, size: int, batch_size: int) -> tf.data.Dataset:
-    """(pair inputs, dummy target) batches of the pairs ``better[i]``, ``worse[i]`` (row positions), in that order."""
-    views = dict(image_size=size, crop="center_crop", resize_to=size, batch_size=batch_size)
-    first = make_dataset(df.iloc[better], **views, with_prompt=True)
-    second = make_dataset(df.iloc[worse], **views)
-    return tf.data.Dataset.zip(first, second).map(
-        lambda a, b: ({"better": a["image"], "worse": b, "prompt": a["prompt"]}, tf.zeros([tf.shape(b)[0], 1])))
+def pair_data(df: pd.DataFrame, better: np.ndarray, worse: np.ndarray, size: int, batch_size: int, seed: int,
+              order: training.EpochOrder) -> tf.data.Dataset:
+    """(pair inputs, dummy target) batches of the pairs (``better[i]``, ``worse[i]``) (row positions of ``df``), in an
+    order drawn anew each epoch from (``seed``, the epoch ``order`` holds): the same after a resume."""
+    paths = tf.constant(df[schema.IMAGE].astype(str).to_numpy())
+    prompts = tf.constant(df[schema.PROMPT].astype(str).to_numpy())
+    first, second = tf.constant(better, tf.int64), tf.constant(worse, tf.int64)
+    view = image_view(size, crop="center_crop", resize_to=size)
+
+    def positions():
+        yield from np.random.default_rng([seed, order.epoch]).permutation(len(better))
+
+    ds = tf.data.Dataset.from_generator(positions, output_signature=tf.TensorSpec((), tf.int64))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(len(better))).map(
+        lambda i: {"better": view(paths[first[i]]), "worse": view(paths[second[i]]), "prompt": prompts[first[i]]},
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size).map(lambda x: (x, tf.zeros([tf.shape(x["prompt"])[0], 1]))).prefetch(tf.data.AUTOTUNE)
 
 
 def rewards(model: keras.Model, df: pd.DataFrame, infer=None) -> np.ndarray:
@@ -158,23 +163,24 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
             raise DataError(f"no training pair: no prompt has two training images with different {label}")
         batch = distribute.global_batch_size(profile.batch_size, strategy)
         steps = profile.epochs * -(-len(better) // batch)
-        schedule = keras.optimizers.schedules.CosineDecay(profile.lr, decay_steps=steps)
+        schedule = keras.optimizers.schedules.CosineDecay(profile.learning_rate, decay_steps=steps)
         pairs.compile(optimizer=keras.optimizers.Adam(schedule, epsilon=ADAM_EPSILON), loss=pairwise_rank_loss)
     evals = {"test": test, **({"val": val} if validation else {})}
     size = model.input["image"].shape[1]
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
-    def one_epoch(epoch: int) -> dict:
-        order = np.random.default_rng([seed, epoch]).permutation(len(better))  # the same for both images of a pair
-        data = pair_data(train, better[order], worse[order], size, batch)
-        loss = pairs.fit(data, epochs=1, verbose=0, shuffle=False).history["loss"][-1]
-        record = {"train_loss": float(loss)}
+    order = training.EpochOrder()
+    data = distribute.shard(pair_data(train, better, worse, size, batch, seed, order), "data")
+
+    def evaluate(epoch: int, logs: dict) -> dict:
+        record = {}
         for part, frame in evals.items():
             record[f"{part}_scores"] = rewards(model, frame, infer)
             record[f"{part}_srcc"] = srcc_per_output(record[f"{part}_scores"], frame, (label,))
-        log(f"    epoch {epoch + 1}/{profile.epochs}  rank loss {loss:.4f}  " + "  ".join(
+        log(f"    epoch {epoch + 1}/{profile.epochs}  rank loss {logs['loss']:.4f}  " + "  ".join(
             f"{part} SRCC {record[f'{part}_srcc'][0]:.4f}" for part in evals))
         return record
 
-    history = distribute.run_epochs(pairs, profile.epochs, one_epoch, backup_dir, strategy, log)
+    history = training.fit(pairs, data, epochs=profile.epochs, evaluate=evaluate, seed=None, desc="imagereward",
+                           backup_dir=backup_dir, order=order, log=log)
     return RunResult(history, model, test, (label,), len(train))

@@ -21,6 +21,7 @@ import pandas as pd
 from keras import ops
 from PIL import Image, ImageDraw
 
+from tfagiqa import training
 from tfagiqa.backbones.clip_resnet import CLIPNormalize
 from tfagiqa.data import schema
 from tfagiqa.data.pipeline import augmentation, make_dataset
@@ -163,12 +164,12 @@ def filter_pairs(pairs: pd.DataFrame, cosines: np.ndarray, min_cosine: float = M
 
 
 def pretrain(image_encoder: keras.Model, pairs: pd.DataFrame, targets: np.ndarray, config: PretrainConfig,
-             out_dir: str | Path, seed: int = 0, callbacks: list | None = None) -> keras.callbacks.History:
+             out_dir: str | Path, seed: int = 0, callbacks: list | None = None) -> list[dict]:
     """Train ``image_encoder`` in place on (image, text embedding) pairs; resumable from ``out_dir/backup``.
 
     A run interrupted after some epochs continues from the last completed one when called again with the same
     ``out_dir``; the finished encoder is written to ``out_dir/image_encoder.keras``. ``callbacks`` run after the
-    epoch's backup.
+    epoch's backup. Returns one record (``loss``) per epoch.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -178,8 +179,8 @@ def pretrain(image_encoder: keras.Model, pairs: pd.DataFrame, targets: np.ndarra
                   loss=cosine_loss)
     data = image_dataset(pairs, targets, image_encoder.input_shape[1], config.batch_size, train=True,
                          flip=config.flip, seed=seed)
-    history = model.fit(data, epochs=config.epochs, verbose=0, shuffle=False,
-                        callbacks=[keras.callbacks.BackupAndRestore(str(out_dir / BACKUP_DIR)), *(callbacks or [])])
+    history = training.fit(model, data, epochs=config.epochs, seed=None, desc="image2prompt",
+                           backup_dir=out_dir / BACKUP_DIR, callbacks=callbacks)
     image_encoder.save(out_dir / ENCODER_FILE)
     return history
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import distribute, metrics
+from tfagiqa import distribute, metrics, training
 from tfagiqa.backbones import clip_resnet, clip_text, clip_vit
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig
 from tfagiqa.backbones.clip_text import CLIPTextConfig
@@ -34,6 +34,7 @@ from tfagiqa.backbones.clip_convert import CONFIG_FILE, TOKENIZER_DIR, load_conv
 from tfagiqa.data import schema, splits
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import WeightsError
+from tfagiqa.profile import Profile
 
 SPLIT_SEED = 42
 LABELS = {"agiqa1k": (schema.OVERALL,), "agiqa3k": (schema.QUALITY, schema.ALIGNMENT)}
@@ -41,24 +42,12 @@ SELECTIONS = ("best_test_sum", "last_epoch", "best_val_sum")
 VAL_FRACTION = 0.1
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How big a run is; ``tiny`` shrinks the encoders' widths and depths (smoke runs without weights)."""
-
-    name: str
-    image_size: int
-    epochs: int
-    batch_size: int
-    repeats: int
-    tiny: bool
-    learning_rate: float = 1e-5
-    head_multiplier: float = 10.0
-
-
 PROFILES = {
-    "paper": Profile("paper", image_size=512, epochs=100, batch_size=32, repeats=10, tiny=False),
+    "paper": Profile("paper", epochs=100, batch_size=32, image_size=512, learning_rate=1e-5, repeats=10,
+                     options=dict(head_multiplier=10.0)),
     # tiny random encoders learn nothing at 1e-5 within a few epochs: the smoke profile raises the rate
-    "smoke": Profile("smoke", image_size=64, epochs=4, batch_size=16, repeats=2, tiny=True, learning_rate=1e-3),
+    "smoke": Profile("smoke", epochs=4, batch_size=16, image_size=64, learning_rate=1e-3, repeats=2, tiny=True,
+                     options=dict(head_multiplier=10.0)),
 }
 
 
@@ -172,15 +161,15 @@ def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Se
     evals = {"test": (test, dataset(test, labels, profile, lookup, train=False, seed=seed))}
     if val is not None:
         evals["val"] = (val, dataset(val, labels, profile, lookup, train=False, seed=seed))
-    def one_epoch(epoch: int) -> dict:
-        model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, verbose=0, shuffle=False)
+
+    def evaluate(epoch: int, logs: dict) -> dict:
         entry = {name: evaluate_outputs(predict_scores(model, ds), part, labels) for name, (part, ds) in evals.items()}
         line = "  ".join(f"{name} {selection_sum(scores):+.3f}" for name, scores in entry.items())
         print(f"    {desc} epoch {epoch + 1}/{profile.epochs}: SRCC+PLCC+KRCC {line}", flush=True)
         return entry
 
-    history = distribute.run_epochs(model, profile.epochs, one_epoch, backup_dir, strategy,
-                                    lambda line: print(line, flush=True), desc)
+    history = training.fit(model, train_ds, epochs=profile.epochs, evaluate=evaluate, seed=None, desc=desc,
+                           backup_dir=backup_dir)
     return RepeatOutcome(history, len(train), len(test), model)
 
 

@@ -25,48 +25,28 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from tfagiqa import distribute, metrics
+from tfagiqa import metrics, training
 from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
 from tfagiqa.data import load_dataset, schema, splits
 from tfagiqa.methods.sfiqa.split import load_or_make, split_name
 from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
 from tfagiqa.methods.sfiqa import model as sfiqa
+from tfagiqa.profile import Profile
 
 SPLIT_SEED = 42
 FUSION_KINDS = ("code", "paper")
 TABLE2_ROWS = ("fusion_code", "fusion_paper", "q_only", "s_only", "mean")
 
 
-@dataclass(frozen=True)
-class Profile:
-    """How big a run is: ``smoke`` = tiny SwinV2 / tiny CLIP, minutes on a CPU; ``paper`` = §4.2's settings."""
-
-    name: str
-    config: sfiqa.SFIQAConfig
-    epochs: int
-    batch_size: int
-    lr_quality: float
-    lr_similarity: float
-    weight_decay: float
-    fusion_epochs: int
-    lr_fusion: float
-    repeats: int
-    pretrain_epochs: int
-    lr_pretrain: float
-    pretrain_size: int
-
-    @property
-    def tiny(self) -> bool:
-        return self.config.swin != sfiqa.PAPER.swin
-
-
-PROFILES = {
-    "smoke": Profile("smoke", sfiqa.TINY, epochs=5, batch_size=16, lr_quality=1e-3, lr_similarity=5e-4,
-                     weight_decay=5e-4, fusion_epochs=300, lr_fusion=1e-2, repeats=1, pretrain_epochs=1,
-                     lr_pretrain=5e-4, pretrain_size=64),
-    "paper": Profile("paper", sfiqa.PAPER, epochs=20, batch_size=32, lr_quality=2e-6, lr_similarity=1e-6,
-                     weight_decay=5e-4, fusion_epochs=500, lr_fusion=1e-3, repeats=10, pretrain_epochs=70,
-                     lr_pretrain=2e-5, pretrain_size=256),
+PROFILES = {  # learning_rate is the quality branch's; the similarity branch, fusion and pre-training have their own
+    "smoke": Profile("smoke", epochs=5, batch_size=16, image_size=sfiqa.TINY.swin.image_size, learning_rate=1e-3,
+                     repeats=1, tiny=True,
+                     options=dict(config=sfiqa.TINY, lr_similarity=5e-4, weight_decay=5e-4, fusion_epochs=300,
+                                  lr_fusion=1e-2, pretrain_epochs=1, lr_pretrain=5e-4, pretrain_size=64)),
+    "paper": Profile("paper", epochs=20, batch_size=32, image_size=sfiqa.PAPER.swin.image_size, learning_rate=2e-6,
+                     repeats=10,
+                     options=dict(config=sfiqa.PAPER, lr_similarity=1e-6, weight_decay=5e-4, fusion_epochs=500,
+                                  lr_fusion=1e-3, pretrain_epochs=70, lr_pretrain=2e-5, pretrain_size=256)),
 }
 
 
@@ -210,11 +190,11 @@ def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = Fal
 
 def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, seed: int, decoupled=False,
          backup_dir: Path | None = None):
-    """Compile and fit; with ``backup_dir`` an interrupted fit resumes after its last completed epoch."""
+    """Compile and train (the dataset shuffles); with ``backup_dir`` an interrupted training resumes after its
+    last completed epoch."""
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
-    callbacks = [distribute.backup_callback(backup_dir, model.distribute_strategy)] if backup_dir else []
-    model.fit(train_ds, epochs=epochs, verbose=0, shuffle=False, callbacks=callbacks)  # the dataset shuffles
+    training.fit(model, train_ds, epochs=epochs, seed=seed, desc=model.name, backup_dir=backup_dir)
     return model
 
 
@@ -236,7 +216,7 @@ def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: 
     ds = sama_dataset(train, [label], size=config.swin.image_size, training=True, seed=seed,
                       batch_size=profile.batch_size, shuffle=True)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
+    return _fit(model, ds, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
 
 
 def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
@@ -267,7 +247,7 @@ def train_detached(train: pd.DataFrame, label: str, branches: Branches, profile:
     ds = sama_dataset(train, [label], size=branches.config.swin.image_size, training=True, seed=seed,
                       batch_size=profile.batch_size, shuffle=True, inputs={"token_ids": tokens_of(train, branches)})
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_quality, profile, seed, backup_dir=backup_dir)
+    return _fit(model, ds, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
 
 
 def predict_detached(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:

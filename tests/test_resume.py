@@ -1,0 +1,131 @@
+"""A training killed after any epoch and started again ends exactly where the uninterrupted one ends: the same
+weights, the same early-stopping decision and the same per-epoch records (tfagiqa.training.fit's backups)."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import tensorflow as tf
+
+from tfagiqa import training
+from experiment_scripts import load_script
+
+EPOCHS, PATIENCE = 12, 2
+
+
+class Preempted(Exception):
+    """Stands in for the process being killed right after an epoch's backup."""
+
+
+def data():
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(48, 4)).astype("float32")
+    y = (x @ np.array([0.5, -1.0, 2.0, 0.1], "float32") + rng.normal(scale=0.5, size=48)).astype("float32")
+    return x[:40], y[:40], (x[40:], y[40:])
+
+
+def model():
+    keras.utils.set_random_seed(3)
+    net = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dropout(0.3),
+                            keras.layers.Dense(1)])
+    net.compile(optimizer=keras.optimizers.Adam(0.05), loss="mse")
+    return net
+
+
+def train(backup_dir=None, kill_after=None):
+    """One training with early stopping and per-epoch evaluation; with ``kill_after`` it dies after that epoch."""
+    x, y, validation = data()
+    net = model()
+
+    class Kill(keras.callbacks.Callback):  # runs after the epoch's backup
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == kill_after:
+                raise Preempted
+
+    def evaluate(epoch, logs):
+        return {"val_pred": np.asarray(net(validation[0], training=False)).ravel().tolist()}
+
+    records = training.fit(net, x, y, epochs=EPOCHS, batch_size=8, validation=validation, patience=PATIENCE,
+                           evaluate=evaluate, seed=5, backup_dir=backup_dir, callbacks=[Kill()])
+    return net.get_weights(), records
+
+
+@pytest.fixture(scope="module")
+def uninterrupted():
+    weights, records = train()
+    assert len(records) < EPOCHS  # early stopping did stop it: the resume must carry its state
+    return weights, records
+
+
+@pytest.mark.parametrize("kill_after", [0, 2, "stop-1", "stop"])
+def test_killed_training_resumes_to_the_uninterrupted_end(uninterrupted, tmp_path, kill_after):
+    """Killed after the first epoch, a middle one, the epoch before early stopping fires and the one it fires at."""
+    weights, records = uninterrupted
+    last = len(records) - 1
+    epoch = {"stop-1": last - 1, "stop": last}.get(kill_after, kill_after)
+    with pytest.raises(Preempted):
+        train(tmp_path / "backup", kill_after=epoch)
+    assert (tmp_path / "backup").is_dir()
+    resumed_weights, resumed_records = train(tmp_path / "backup")
+    for got, want in zip(resumed_weights, weights):
+        np.testing.assert_array_equal(got, want)
+    assert [r["val_loss"] for r in resumed_records] == [r["val_loss"] for r in records]
+    assert [r["val_pred"] for r in resumed_records] == [r["val_pred"] for r in records]
+    assert not (tmp_path / "backup").exists()  # deleted once the training it protects has finished
+
+
+def test_dataset_with_epoch_keyed_order_resumes_exactly(tmp_path):
+    """A tf.data input whose order is drawn from (seed, epoch) through the shared EpochOrder (ImageReward's pairs)."""
+    x, y, _ = data()
+
+    def run(backup_dir=None, kill_after=None):
+        net, order = model(), training.EpochOrder()
+
+        def rows():
+            yield from np.random.RandomState((7, order.epoch)).permutation(len(x))
+
+        ds = tf.data.Dataset.from_generator(rows, output_signature=tf.TensorSpec((), tf.int64))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(len(x))).map(lambda i: (tf.gather(x, i), tf.gather(y, i))).batch(8)
+
+        class Kill(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == kill_after:
+                    raise Preempted
+
+        records = training.fit(net, ds, epochs=5, seed=5, backup_dir=backup_dir, order=order, callbacks=[Kill()])
+        return net.get_weights(), [r["loss"] for r in records]
+
+    weights, losses = run()
+    with pytest.raises(Preempted):
+        run(tmp_path / "b", kill_after=2)
+    resumed, resumed_losses = run(tmp_path / "b")
+    assert resumed_losses == losses
+    for got, want in zip(resumed, weights):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_run_dlsr_killed_mid_training_reports_what_an_uninterrupted_run_reports(tmp_path, monkeypatch):
+    """run_dlsr.py --strategy mirrored (backups on) killed after epoch 3 of perception_before's early-stopped
+    training, then run again: the same rows as an uninterrupted run (the issue's 0.5693 vs 0.6180)."""
+    script = load_script("run_dlsr")
+    common = ["--data-root", str(tmp_path / "data"), "--profile", "test", "--fold", "1", "--task", "perception",
+              "--strategy", "mirrored", "--no-export"]
+    assert script.main([*common, "--out", str(tmp_path / "whole")]) == 0
+    save = training.TrainingBackup.on_epoch_end
+    state = {"killed": False}
+
+    def dies_once(self, epoch, logs=None):
+        save(self, epoch, logs)
+        if epoch == 3 and not state["killed"]:
+            state["killed"] = True
+            raise Preempted
+
+    monkeypatch.setattr(training.TrainingBackup, "on_epoch_end", dies_once)
+    with pytest.raises(Preempted):
+        script.main([*common, "--out", str(tmp_path / "killed")])
+    assert (tmp_path / "killed" / "backup").is_dir()
+    assert script.main([*common, "--out", str(tmp_path / "killed")]) == 0
+    whole = pd.read_csv(tmp_path / "whole" / "results.csv")
+    resumed = pd.read_csv(tmp_path / "killed" / "results.csv")
+    columns = ["experiment", "srcc", "plcc", "alpha"]
+    pd.testing.assert_frame_equal(resumed[columns], whole[columns])

@@ -1,0 +1,155 @@
+"""The one experiment harness of the run scripts: what every paper's experiments share.
+
+A run script states its paper's experiments; this module does the rest, the same way for every method:
+
+* the command line every script takes (:func:`add_arguments`: data root, synthetic fallback, profile, weights,
+  epochs, seed, output folder, distribution strategy);
+* the run size (:class:`tfagiqa.profile.Profile`, one type for every method; ``auto`` = ``paper`` on real data, ``smoke`` on the
+  synthetic stand-in);
+* seeding, the distribution strategy, the output folder (only the chief of a cluster writes), backups for
+  preemption (:meth:`Experiment.backup`);
+* the banner that says SYNTHETIC, RANDOM and TINY where they apply;
+* result rows with provenance appended to ``<out>/results.csv`` (:meth:`Experiment.record`), trained models
+  saved atomically (:meth:`Experiment.save_model`), and the summary that compares this run's numbers with the
+  earlier rows of the same file (:meth:`Experiment.summary`);
+* clear errors instead of tracebacks (:func:`main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from tfagiqa import distribute, results
+from tfagiqa.data import default_data_root
+from tfagiqa.data.pipeline import surface_data_errors
+from tfagiqa.errors import TfagiqaError
+from tfagiqa.metrics import fold_summary
+from tfagiqa.profile import Profile
+
+SYNTHETIC = "SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers."
+
+
+def add_arguments(parser: argparse.ArgumentParser, *, out: str, profiles: Sequence[str], weights: str,
+                  repeats: bool = False) -> None:
+    """The options every run script takes (``repeats``: also ``--repeats`` for scripts that run N splits)."""
+    parser.add_argument("--data-root", default=None, help=f"folder holding the datasets (default {default_data_root()})")
+    parser.add_argument("--synthetic", default="auto", choices=["auto", "always", "never"],
+                        help="auto: real data when present, else the synthetic stand-in")
+    parser.add_argument("--profile", default="auto", choices=["auto", *profiles],
+                        help="auto: paper on real data, smoke on synthetic")
+    parser.add_argument("--weights", default="auto", help=weights)
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    if repeats:
+        parser.add_argument("--repeats", type=int, default=None, help="grouped splits to run (default: the profile's)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
+    parser.add_argument("--out", default=out, help="results.csv, models and exports go here")
+    distribute.add_arguments(parser)
+
+
+class Experiment:
+    """One invocation of a run script: its strategy, output folder, profile, banner, rows and summary."""
+
+    def __init__(self, args: argparse.Namespace, paper: str):
+        self.args, self.paper = args, paper
+        self.strategy = distribute.make_strategy(args.strategy, tpu=args.tpu)
+        self.chief = distribute.is_chief(self.strategy)
+        self.out = distribute.output_dir(args.out, self.strategy)
+        self.data_root = Path(args.data_root or default_data_root())
+        self.results_path = self.out / "results.csv"
+        self.earlier = results.read_results(self.results_path) if self.results_path.is_file() else None
+        self.rows: list[dict] = []
+        keras.utils.set_random_seed(args.seed)
+
+    def profile(self, profiles: Mapping[str, Profile], data_kind: str, **changes: Any) -> Profile:
+        """The profile asked for (``auto``: paper on real data, smoke on synthetic), with ``--epochs`` and
+        ``--repeats`` applied and the given ``changes``."""
+        name = self.args.profile if self.args.profile != "auto" else ("paper" if data_kind == "real" else "smoke")
+        return profiles[name].but(epochs=self.args.epochs, repeats=getattr(self.args, "repeats", None), **changes)
+
+    def banner(self, lines: Iterable[str], *, data_kind: str, warnings: Iterable[str] = ()) -> None:
+        """The run's description in a box; SYNTHETIC and the given warnings (random weights, tiny networks) below."""
+        lines = [*lines, *([SYNTHETIC] if data_kind == "synthetic" else []), *warnings]
+        width = max(map(len, lines)) + 4
+        print("=" * width, *(f"  {line}" for line in lines), "=" * width, sep="\n", flush=True)
+
+    def backup(self, name: str) -> Path | None:
+        """The backup folder of one training under a distribution strategy (None on the default strategy)."""
+        return distribute.backup_dir(self.args.out, name, self.strategy)
+
+    def record(self, rows: Iterable[Mapping[str, Any]], line: Callable[[dict], str] | None = None) -> list[dict]:
+        """Add provenance (paper, seed, strategy and the package's version) to ``rows``, append them to
+        ``results.csv`` (chief only) and print one ``line(row)`` each, followed by its data and weights."""
+        made = [results.provenance(paper=self.paper, seed=self.args.seed, **distribute.describe(self.strategy),
+                                   **row) for row in rows]
+        if self.chief and made:
+            results.append_rows(self.results_path, made)
+        for row in made:
+            if line is not None:
+                print(f"{line(row)}  [{row['data']}, weights={row['weights']}]", flush=True)
+        self.rows += made
+        return made
+
+    def save_model(self, model: keras.Model, name: str) -> Path:
+        """``<out>/models/<name>.keras``, written under a temporary name and renamed (chief only)."""
+        path = self.out / "models" / f"{re.sub(r'[^A-Za-z0-9_.=-]+', '-', name)}.keras"
+        if self.chief:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")
+            try:
+                model.save(partial)
+                os.replace(partial, path)
+            finally:
+                partial.unlink(missing_ok=True)
+        return path
+
+    def summary(self, by: Sequence[str], statistic: str = "mean", metrics: Sequence[str] = ("srcc", "plcc")) -> None:
+        """This run's rows aggregated over splits per ``by`` group (``mean``, ``median``, or ``average_var``:
+        DLSR's AVERAGE and sample VAR), then the change from the earlier rows of ``results.csv`` with the same keys."""
+        if not self.chief or not self.rows:
+            return
+        table = pd.DataFrame(self.rows)
+        name = {"mean": "mean", "median": "median", "average_var": "AVERAGE and sample VAR"}[statistic]
+        print(f"\nSummary: {name} over the splits run")
+        for key, rows in table.groupby(list(by), sort=False):
+            cells = [_aggregate(rows[m].astype(float), statistic, m) for m in metrics]
+            print(f"  {' '.join(f'{k:<18}' for k in np.atleast_1d(key))} n={len(rows):<3d}" + "  ".join(cells))
+        if self.earlier is not None and len(self.earlier):
+            delta = results.compare(table, self.earlier, metrics=[m for m in metrics if m in self.earlier.columns])
+            if len(delta):
+                print(f"\nAgainst the earlier rows of {self.results_path} ({len(delta)} matching):")
+                print(delta.to_string(index=False))
+        kinds = ", ".join(sorted(set(table["data"])))
+        weights = ", ".join(sorted(set(table["weights"].astype(str))))
+        print(f"\nresults: {self.results_path}  ({kinds} data, weights={weights})")
+
+
+def _aggregate(values: pd.Series, statistic: str, metric: str) -> str:
+    label = metric.upper()
+    if statistic == "median":
+        return f"{label} {np.median(values):.4f}"
+    if statistic == "mean":
+        return f"{label} {values.mean():.4f}"
+    var = fold_summary(values)["var"] if len(values) > 1 else float("nan")
+    return f"{label} {values.mean():.4f} (var {var:.2e})"
+
+
+def main(script: str, run: Callable[[], None]) -> int:
+    """Run ``run()``; a :class:`TfagiqaError` (bad data, missing weights, a wrong option) ends in one line on stderr
+    and exit code 2 instead of a traceback."""
+    try:
+        with surface_data_errors():
+            run()
+    except TfagiqaError as exc:
+        print(f"{script}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
