@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.distribute import backup_callback, shard
 
 
@@ -30,38 +31,20 @@ def n_rows(x) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
 
-class EpochOrder(keras.callbacks.Callback):
-    """Tells the training pipeline which epoch is starting, so each epoch's shuffle is a pure function of
-    (seed, epoch): identical on 1 or N replicas, on every worker, and after a BackupAndRestore resume."""
-
-    def __init__(self):
-        super().__init__()
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-
 def as_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
-               order: EpochOrder | None = None) -> tf.data.Dataset:
+               clock: EpochClock | None = None) -> tf.data.Dataset:
     """In-memory arrays (dicts allowed, strings included) as a batched tf.data pipeline.
 
     With ``shuffle`` the rows are permuted by ``numpy.random.RandomState((seed, epoch))``, the epoch coming from
-    ``order``; tf.data's own shuffle is avoided because distribution strategies re-derive its seed.
+    ``clock`` (epoch 0 without one); tf.data's own shuffle is avoided because distribution strategies re-derive its
+    seed. Each epoch's order is thus the same on 1 or N replicas, on every worker, and after a BackupAndRestore resume.
     """
     data = x if y is None else (x, np.asarray(y, dtype="float32"))
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices(data)
     else:
-        order = order or EpochOrder()
-        tensors = tf.nest.map_structure(tf.constant, data)
-
-        def permutation():
-            yield from np.random.RandomState((seed, order.epoch)).permutation(n_rows(x))
-
-        ds = tf.data.Dataset.from_generator(permutation, output_signature=tf.TensorSpec((), tf.int64))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(n_rows(x))).map(
-            lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+        clock = clock if clock is not None else EpochClock()
+        ds = clock.rows(data, seed).map(lambda row, _: row)
     return shard(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), "data")
 
 
@@ -74,8 +57,8 @@ def fit(model: keras.Model, x, y: np.ndarray, *, validation: tuple | None, epoch
     BackupAndRestore checkpoint lets an interrupted run resume from its last completed epoch; ``callbacks`` are
     added to the progress bar, early stopping and backup.
     """
-    order = EpochOrder()
-    callbacks = [order, EpochProgress(epochs, desc), *(callbacks or [])]
+    clock = EpochClock()
+    callbacks = [clock, EpochProgress(epochs, desc), *(callbacks or [])]
     if backup_dir is not None:
         callbacks.append(backup_callback(backup_dir, model.distribute_strategy))
     val = None
@@ -83,7 +66,7 @@ def fit(model: keras.Model, x, y: np.ndarray, *, validation: tuple | None, epoch
         val = as_dataset(*validation, batch_size=batch_size)
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True))
     keras.utils.set_random_seed(seed)
-    train = as_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed, order=order)
+    train = as_dataset(x, y, batch_size=batch_size, shuffle=True, seed=seed, clock=clock)
     return model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=0, shuffle=False)
 
 
