@@ -28,6 +28,7 @@ import tensorflow as tf
 from tfagiqa import distribute, metrics
 from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
 from tfagiqa.data import load_dataset, schema, splits
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.methods.sfiqa.split import load_or_make, split_name
 from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
 from tfagiqa.methods.sfiqa import model as sfiqa
@@ -130,14 +131,21 @@ def clip_view(image: tf.Tensor, size: int) -> tf.Tensor:
 
 
 def clip_dataset(df: pd.DataFrame, token_ids: np.ndarray, labels: np.ndarray | None, size: int, batch_size: int,
-                 shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-    """Batches of ``({"images", "token_ids"}, labels)`` for the similarity branch."""
+                 shuffle: bool = False, seed: int = 0, clock: EpochClock | None = None) -> tf.data.Dataset:
+    """Batches of ``({"images", "token_ids"}, labels)`` for the similarity branch.
+
+    ``shuffle`` reorders the rows on every pass; with a ``clock`` (``tfagiqa.data.epochs``) in
+    ``RandomState((seed, epoch))`` order, so that a resumed training sees the epoch's own order.
+    """
     columns = {"path": df[schema.IMAGE].astype(str).to_numpy(), "token_ids": token_ids}
     if labels is not None:
         columns["labels"] = labels.astype("float32").reshape(-1, 1)
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:
+            ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    else:
+        ds = clock.rows(columns, seed, shuffle).map(lambda row, _: row)
     ds = ds.map(lambda r: {**r, "images": clip_view(decode_image(r["path"]), size)}, num_parallel_calls=tf.data.AUTOTUNE)
 
     def arrange(b):
@@ -163,15 +171,22 @@ def nr_view(image: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     return tf.image.stateless_random_flip_up_down(image, seed=seed + 2)
 
 
-def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int) -> tf.data.Dataset:
-    """(images, quality01) batches of the pooled NR-IQA datasets, shuffled."""
-    ds = tf.data.Dataset.from_tensor_slices({"path": df[schema.IMAGE].astype(str).to_numpy(),
-                                             "label": df["quality01"].to_numpy("float32")[:, None]})
-    ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip(ds, seeds).map(
-        lambda r, s: ({"images": nr_view(decode_image(r["path"]), size, s)}, r["label"]),
-        num_parallel_calls=tf.data.AUTOTUNE)
+def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int,
+               clock: EpochClock | None = None) -> tf.data.Dataset:
+    """(images, quality01) batches of the pooled NR-IQA datasets, shuffled.
+
+    With a ``clock`` (``tfagiqa.data.epochs``) each pass is a function of (``seed``, epoch): rows in
+    ``RandomState((seed, epoch))`` order, row i's crop and flips seeded by ``[seed, epoch·2**32 + i]``.
+    """
+    columns = {"path": df[schema.IMAGE].astype(str).to_numpy(), "label": df["quality01"].to_numpy("float32")[:, None]}
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2))
+    else:
+        ds = clock.rows(columns, seed)
+    ds = ds.map(lambda r, s: ({"images": nr_view(decode_image(r["path"]), size, s)}, r["label"]),
+                num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
