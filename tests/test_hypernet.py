@@ -225,6 +225,9 @@ def test_interrupted_split_resumes_from_its_backup(tmp_path):
     assert any("resumed" in line and "after epoch 1" in line for line in lines)
     assert len(resumed.history) == 3 and not backup.exists()
     np.testing.assert_array_equal(resumed.history[0]["test_scores"], first_epoch[0]["test_scores"])
+    whole = protocol.run_split(run.data, side, setting, run.profile, "fixed", 1, run.text, log=lines.append)
+    for epoch in range(3):  # the resumed run drew the same crops, flips and order: it ends where this one ends
+        np.testing.assert_array_equal(resumed.history[epoch]["test_scores"], whole.history[epoch]["test_scores"])
 
 
 def test_text_tables_are_made_per_text_embedder(tmp_path):

@@ -257,3 +257,6 @@ def test_interrupted_fine_tuning_resumes_from_its_backup(blip_dir, tmp_path):
     assert any("resumed" in line and "after epoch 1" in line for line in lines)
     assert len(resumed.history) == 3 and not backup.exists()
     np.testing.assert_array_equal(resumed.history[0]["test_scores"], first_epoch[0]["test_scores"])
+    whole = protocol.run_split(data, side, "alignment", profile, 1, log=lines.append)
+    for epoch in range(3):  # the same pairs in the same order after the resume: it ends where this one ends
+        np.testing.assert_array_equal(resumed.history[epoch]["test_scores"], whole.history[epoch]["test_scores"])

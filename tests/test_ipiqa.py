@@ -281,6 +281,9 @@ def test_interrupted_repeat_resumes_from_its_backup(tmp_path, monkeypatch):
     outcome = protocol.train_repeat(run.build, run.data, side, run.labels, run.profile, run.lookup, 1,
                                     with_validation=False, backup_dir=backup)
     assert len(outcome.history) == 3 and outcome.history[0] == first_epoch[0] and not backup.exists()
+    whole = protocol.train_repeat(run.build, run.data, side, run.labels, run.profile, run.lookup, 1,
+                                  with_validation=False)
+    assert [h["test"] for h in outcome.history] == [h["test"] for h in whole.history]  # it ends where this one ends
 
 
 def test_bpe_cleaning_follows_clip_basic_clean():

@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 
 from tfagiqa import training
+from tfagiqa.data.epochs import EpochClock
 from experiment_scripts import load_script
 
 EPOCHS, PATIENCE = 12, 2
@@ -75,24 +75,19 @@ def test_killed_training_resumes_to_the_uninterrupted_end(uninterrupted, tmp_pat
 
 
 def test_dataset_with_epoch_keyed_order_resumes_exactly(tmp_path):
-    """A tf.data input whose order is drawn from (seed, epoch) through the shared EpochOrder (ImageReward's pairs)."""
+    """A tf.data input whose order is drawn from (seed, epoch) through the training's EpochClock (ImageReward's pairs)."""
     x, y, _ = data()
 
     def run(backup_dir=None, kill_after=None):
-        net, order = model(), training.EpochOrder()
-
-        def rows():
-            yield from np.random.RandomState((7, order.epoch)).permutation(len(x))
-
-        ds = tf.data.Dataset.from_generator(rows, output_signature=tf.TensorSpec((), tf.int64))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(len(x))).map(lambda i: (tf.gather(x, i), tf.gather(y, i))).batch(8)
+        net, clock = model(), EpochClock()
+        ds = clock.rows((x, y), seed=7).map(lambda row, _: row).batch(8)
 
         class Kill(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
                 if epoch == kill_after:
                     raise Preempted
 
-        records = training.fit(net, ds, epochs=5, seed=5, backup_dir=backup_dir, order=order, callbacks=[Kill()])
+        records = training.fit(net, ds, epochs=5, seed=5, backup_dir=backup_dir, clock=clock, callbacks=[Kill()])
         return net.get_weights(), [r["loss"] for r in records]
 
     weights, losses = run()
@@ -129,3 +124,34 @@ def test_run_dlsr_killed_mid_training_reports_what_an_uninterrupted_run_reports(
     resumed = pd.read_csv(tmp_path / "killed" / "results.csv")
     columns = ["experiment", "srcc", "plcc", "alpha"]
     pd.testing.assert_frame_equal(resumed[columns], whole[columns])
+
+
+def test_sfiqa_quality_branch_killed_after_an_epoch_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    """SF-IQA's quality branch (SAMA views: shuffled, flipped, rotated, random fragment offsets, dropout) killed
+    after epoch 1 of 3 and trained again from its backup ends with the uninterrupted training's weights."""
+    from tfagiqa.data import load_dataset
+    from tfagiqa.methods.sfiqa import protocol
+
+    train = load_dataset("agiqa3k", tmp_path / "data").head(24).reset_index(drop=True)
+    profile = protocol.PROFILES["smoke"].but(epochs=3, batch_size=8)
+    branches = protocol.resolve_branches(profile, "none")
+
+    def train_quality(**backup):
+        keras.utils.set_random_seed(4)  # each process of a run starts from the same seeded initialisation
+        return protocol.train_quality(train, "quality", branches, profile, seed=4, **backup)
+
+    whole = train_quality().get_weights()
+    save = training.TrainingBackup.on_epoch_end
+
+    def dies_after_epoch_one(self, epoch, logs=None):
+        save(self, epoch, logs)
+        if epoch == 1:
+            raise Preempted
+
+    monkeypatch.setattr(training.TrainingBackup, "on_epoch_end", dies_after_epoch_one)
+    with pytest.raises(Preempted):
+        train_quality(backup_dir=tmp_path / "backup")
+    monkeypatch.setattr(training.TrainingBackup, "on_epoch_end", save)
+    resumed = train_quality(backup_dir=tmp_path / "backup")
+    for got, want in zip(resumed.get_weights(), whole):
+        np.testing.assert_array_equal(got, want)

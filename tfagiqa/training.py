@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.distribute import EpochBackup, shard
 
 
@@ -41,38 +42,20 @@ def n_rows(x) -> int:
     return len(next(iter(x.values())) if isinstance(x, dict) else x)
 
 
-class EpochOrder(keras.callbacks.Callback):
-    """Tells the training pipeline which epoch is starting, so each epoch's shuffle is a pure function of
-    (seed, epoch): identical on 1 or N replicas, on every worker, and after a BackupAndRestore resume."""
-
-    def __init__(self):
-        super().__init__()
-        self.epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-
 def as_dataset(x, y=None, batch_size: int = 32, shuffle: bool = False, seed: int = 0,
-               order: EpochOrder | None = None) -> tf.data.Dataset:
+               clock: EpochClock | None = None) -> tf.data.Dataset:
     """In-memory arrays (dicts allowed, strings included) as a batched tf.data pipeline.
 
     With ``shuffle`` the rows are permuted by ``numpy.random.RandomState((seed, epoch))``, the epoch coming from
-    ``order``; tf.data's own shuffle is avoided because distribution strategies re-derive its seed.
+    ``clock`` (epoch 0 without one); tf.data's own shuffle is avoided because distribution strategies re-derive its
+    seed. Each epoch's order is thus the same on 1 or N replicas, on every worker, and after a BackupAndRestore resume.
     """
     data = x if y is None else (x, np.asarray(y, dtype="float32"))
     if not shuffle:
         ds = tf.data.Dataset.from_tensor_slices(data)
     else:
-        order = order or EpochOrder()
-        tensors = tf.nest.map_structure(tf.constant, data)
-
-        def permutation():
-            yield from np.random.RandomState((seed, order.epoch)).permutation(n_rows(x))
-
-        ds = tf.data.Dataset.from_generator(permutation, output_signature=tf.TensorSpec((), tf.int64))
-        ds = ds.apply(tf.data.experimental.assert_cardinality(n_rows(x))).map(
-            lambda i: tf.nest.map_structure(lambda t: tf.gather(t, i), tensors))
+        clock = clock if clock is not None else EpochClock()
+        ds = clock.rows(data, seed).map(lambda row, _: row)
     return shard(ds.batch(batch_size).prefetch(tf.data.AUTOTUNE), "data")
 
 
@@ -164,7 +147,7 @@ def fit(model: keras.Model, x, y: np.ndarray | None = None, *, epochs: int, batc
         validation: tuple | tf.data.Dataset | None = None, patience: int | None = None,
         evaluate: Callable[[int, dict], dict] | None = None, seed: int | None = 0, desc: str = "training",
         backup_dir: str | Path | None = None, callbacks: list | None = None,
-        order: EpochOrder | None = None, log: Callable[[str], None] = print) -> list[dict]:
+        clock: EpochClock | None = None, log: Callable[[str], None] = print) -> list[dict]:
     """Train a compiled ``model`` for ``epochs``; returns one record per epoch (``loss``, ``val_loss`` and what
     ``evaluate(epoch, logs)`` returns after each epoch).
 
@@ -174,13 +157,14 @@ def fit(model: keras.Model, x, y: np.ndarray | None = None, *, epochs: int, batc
     stop early on ``val_loss`` and keep the best epoch's weights. ``backup_dir``: back up every epoch; a training
     interrupted and started again resumes after its last completed epoch and ends as the uninterrupted one would.
     ``callbacks`` run after the epoch's records and backup. ``seed`` also reseeds Keras' global generators
-    (dropout, augmentation) before training; None leaves them be. ``order``: the :class:`EpochOrder` a dataset
-    ``x`` reads its epoch from (so its order is keyed to the epoch too). ``log`` prints a resume.
+    (dropout, augmentation) before training; None leaves them be. ``clock``: the
+    :class:`tfagiqa.data.epochs.EpochClock` a dataset ``x`` was built with, so its order and random views are
+    keyed to the epoch too. ``log`` prints a resume.
     """
-    order = order or EpochOrder()
+    clock = clock if clock is not None else EpochClock()
     records = EpochRecords(evaluate)
     stateful: list = [records]
-    own = [order, EpochProgress(epochs, desc), records]
+    own = [clock, EpochProgress(epochs, desc), records]
     val = None
     if validation is not None:
         val = validation if isinstance(validation, tf.data.Dataset) else as_dataset(*validation, batch_size=batch_size)
@@ -192,7 +176,7 @@ def fit(model: keras.Model, x, y: np.ndarray | None = None, *, epochs: int, batc
     if seed is not None:
         keras.utils.set_random_seed(seed)
     train = x if isinstance(x, tf.data.Dataset) else as_dataset(x, y, batch_size=batch_size, shuffle=True,
-                                                              seed=seed or 0, order=order)
+                                                              seed=seed or 0, clock=clock)
     model.fit(train, validation_data=val, epochs=epochs, callbacks=[*own, *(callbacks or [])], verbose=0,
               shuffle=False)
     return records.records

@@ -11,10 +11,18 @@ Element structure (what ``model.fit`` / ``model.predict`` receive):
 
 Determinism: ``tf.data.Options.deterministic`` is set; without ``shuffle``, ``random_crop`` and ``augment``
 the output is identical on every pass. The random parts are seeded: shuffling and random crops from ``seed``
-(stateless, so parallel decoding cannot reorder them; they change from epoch to epoch, identically in every
-fresh pipeline), Keras augmentation layers from their own seed, run sequentially on batches so that their
-seed state advances in the same order on every run. A fresh pipeline with a fresh ``augmentation(seed=s)``
-reproduces the same pixels; re-iterating one pipeline (the next epoch) draws new ones.
+(stateless, so parallel decoding cannot reorder them), Keras augmentation layers from their own seed, run
+sequentially on batches so that their seed state advances in the same order on every run.
+
+* Without a ``clock``, the k-th pass over a pipeline draws the k-th numbers of tf.data's and the layers'
+  streams: a fresh pipeline with a fresh ``augmentation(seed=s)`` reproduces the first pass's pixels, and
+  re-iterating one pipeline (the next epoch) draws new ones. A pipeline rebuilt after a restart therefore
+  replays epoch 0, not the epoch the training resumes at.
+* With a ``clock`` (:class:`tfagiqa.data.epochs.EpochClock`, told each epoch by ``model.fit`` or
+  ``clock.start(epoch)``), a pass draws a pure function of (seed, epoch, row): the rows come in
+  ``RandomState((seed, epoch))`` order, row i's crop seed is ``[seed, epoch·2**32 + i]``, and ``augment`` is
+  reseeded for the epoch; the pass of epoch e is the same in a long-running pipeline and in a fresh one, so a
+  resumed training sees exactly the batches of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import pandas as pd
 import tensorflow as tf
 
 from tfagiqa.data import schema
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.images import load_image
 from tfagiqa.errors import DataError
 
@@ -54,6 +63,7 @@ def make_dataset(
     preprocess: Callable[[tf.Tensor], tf.Tensor] | None = None,
     drop_remainder: bool = False,
     with_name: bool = False,
+    clock: EpochClock | None = None,
 ) -> tf.data.Dataset:
     """Batched dataset of ``df``'s images (and labels, prompts); see the module docstring for the structure.
 
@@ -65,6 +75,7 @@ def make_dataset(
     after the optional ``resize_to`` (int: shorter side, aspect kept; pair: exact ``(height, width)``).
     An image smaller than the crop is first enlarged, aspect kept, just enough to hold it. All resizing is
     bilinear with antialiasing. ``augment`` (e.g. :func:`augmentation`) runs on batches before ``preprocess``.
+    ``clock`` makes the order, crops and augmentation of each pass a function of its epoch (module docstring).
     """
     shards = df.attrs.get("tfrecords")
     if shards and Path(shards, "manifest.json").is_file():
@@ -75,19 +86,22 @@ def make_dataset(
                 shards, label_columns, names=df[schema.NAME].astype(str).tolist(), image_size=image_size, crop=crop,
                 n_crops=n_crops, resize_to=resize_to, augment=augment, batch_size=batch_size, shuffle=shuffle,
                 seed=seed, with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder,
-                with_name=with_name)
+                with_name=with_name, clock=clock)
     columns = {"path": _existing_paths(df), "labels": _labels(df, label_columns)}
     if with_prompt:
         columns["prompt"] = df[schema.PROMPT].astype(str).to_numpy()
     if with_name:
         columns["name"] = df[schema.NAME].astype(str).to_numpy()
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:
+            ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    else:
+        ds = clock.rows(columns, seed, shuffle)
     return batches(ds, lambda row: _decode(row["path"]), image_size=image_size, crop=crop, n_crops=n_crops,
                    resize_to=resize_to, augment=augment, batch_size=batch_size, seed=seed,
                    with_labels=bool(label_columns), with_prompt=with_prompt, preprocess=preprocess,
-                   drop_remainder=drop_remainder, with_name=with_name)
+                   drop_remainder=drop_remainder, with_name=with_name, clock=clock)
 
 
 def image_view(image_size: Size, crop: str = "resize", resize_to: Size | None = None) -> Callable[[tf.Tensor], tf.Tensor]:
@@ -103,17 +117,23 @@ def image_view(image_size: Size, crop: str = "resize", resize_to: Size | None = 
 def batches(rows: tf.data.Dataset, decode: Callable[[dict], tf.Tensor], *, image_size: Size, crop: str,
             n_crops: int, resize_to: Size | None, augment: keras.Layer | None, batch_size: int, seed: int,
             with_labels: bool, with_prompt: bool, preprocess: Callable | None,
-            drop_remainder: bool, with_name: bool = False) -> tf.data.Dataset:
+            drop_remainder: bool, with_name: bool = False,
+            clock: EpochClock | None = None) -> tf.data.Dataset:
     """Decode, crop, batch, augment and arrange ``rows`` (dicts with ``labels`` and optionally ``prompt``).
 
     Shared by the image-folder pipeline (:func:`make_dataset`) and the TFRecord one (``tfagiqa.data.tfrecord``);
-    ``decode(row)`` returns float32 H×W×3 pixels in [0, 255].
+    ``decode(row)`` returns float32 H×W×3 pixels in [0, 255]. Without a ``clock`` the crop seeds are drawn
+    from ``seed``; with one, ``rows`` are ``(row, element_seed)`` pairs (``EpochClock.rows`` / ``positions``)
+    and ``augment`` is registered with the clock.
     """
     size = size_pair(image_size)
     _check_options(crop, n_crops, resize_to)
-    crop_seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+    if clock is None:
+        rows = tf.data.Dataset.zip(rows, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2))
+    elif augment is not None:
+        clock.register(augment)
     view = _view_fn(crop, size, n_crops, resize_to)
-    ds = tf.data.Dataset.zip(rows, crop_seeds).map(
+    ds = rows.map(
         lambda row, crop_seed: {**row, "image": view(decode(row), crop_seed)},
         num_parallel_calls=tf.data.AUTOTUNE,
     )

@@ -20,6 +20,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from tfagiqa.data import schema
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.images import decode_image_bytes
 from tfagiqa.data.pipeline import Size, batches
 from tfagiqa.errors import DataError
@@ -114,9 +115,10 @@ def make_tfrecord_dataset(directory: str | Path, label_columns: Sequence[str] = 
                           resize_to: Size | None = None, augment: keras.Layer | None = None, batch_size: int = 32,
                           shuffle: bool = False, seed: int = 0, with_prompt: bool = False,
                           preprocess: Callable | None = None, drop_remainder: bool = False,
-                          with_name: bool = False) -> tf.data.Dataset:
+                          with_name: bool = False, clock: EpochClock | None = None) -> tf.data.Dataset:
     """Batches from TFRecord shards with ``pipeline.make_dataset``'s structure; ``names`` keeps only those images
-    (e.g. one split), in shard order."""
+    (e.g. one split), in shard order. With a ``clock``, rows, crops and augmentation follow the epoch as in
+    ``make_dataset``: shuffling then holds the rows' bytes in memory for each pass, as the shuffle buffer does."""
     manifest = read_manifest(directory)
     missing = [c for c in label_columns if c not in manifest["labels"]]
     if missing:
@@ -132,11 +134,27 @@ def make_tfrecord_dataset(directory: str | Path, label_columns: Sequence[str] = 
     rows = rows.map(lambda ex: {"bytes": ex["image"], "name": ex[schema.NAME], "prompt": ex[schema.PROMPT],
                                 "labels": tf.stack([ex[f"label/{c}"] for c in label_columns]) if label_columns
                                 else tf.zeros([0])})
-    if shuffle:
+    if clock is not None:
+        wanted = set(manifest["names"] if names is None else names)
+        count = sum(name in wanted for name in manifest["names"])
+        rows = _clocked(rows, count, seed, shuffle, clock)
+    elif shuffle:
         rows = rows.shuffle(manifest["count"], seed=seed, reshuffle_each_iteration=True)
     return batches(rows, _decode, image_size=image_size, crop=crop, n_crops=n_crops, resize_to=resize_to,
                    augment=augment, batch_size=batch_size, seed=seed, with_labels=bool(label_columns),
-                   with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder, with_name=with_name)
+                   with_prompt=with_prompt, preprocess=preprocess, drop_remainder=drop_remainder, with_name=with_name,
+                   clock=clock)
+
+
+def _clocked(rows: tf.data.Dataset, count: int, seed: int, shuffle: bool, clock: EpochClock) -> tf.data.Dataset:
+    """The ``count`` shard rows as ``(row, element_seed)`` pairs of the clock's epoch: in shard order, or, with
+    ``shuffle``, read whole once a pass and taken in ``RandomState((seed, epoch))`` order (a stream has no random
+    access)."""
+    positions = clock.positions(count, seed, shuffle)
+    if not shuffle:
+        return tf.data.Dataset.zip(rows, positions).map(lambda row, position: (row, position[1]))
+    return rows.batch(count).flat_map(lambda table: positions.map(
+        lambda i, element_seed: ({k: tf.gather(column, i) for k, column in table.items()}, element_seed)))
 
 
 def _decode(row: dict) -> tf.Tensor:

@@ -30,6 +30,7 @@ import tensorflow as tf
 
 from tfagiqa import distribute, metrics
 from tfagiqa.data import schema, splits
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError, WeightsError
 from tfagiqa.methods.hyperiqa import model as hypernet
@@ -150,12 +151,15 @@ def text_key_option(setting: Setting) -> dict:
     return {f"with_{config.text_key}": True} if config.needs_text else {}
 
 
-def train_data(df: pd.DataFrame, setting: Setting, profile: Profile, seed: int) -> tf.data.Dataset:
-    """Each row ``train_crops`` times, shuffled, random crop + flip (new draws every epoch)."""
+def train_data(df: pd.DataFrame, setting: Setting, profile: Profile, seed: int,
+               clock: EpochClock | None = None) -> tf.data.Dataset:
+    """Each row ``train_crops`` times, shuffled, random crop + flip (new draws every epoch, keyed to the
+    ``clock``'s epoch so a resumed run draws what an uninterrupted one would)."""
     repeated = pd.concat([df] * profile.train_crops, ignore_index=True)
     return make_dataset(repeated, setting.labels, image_size=profile.image_size, crop="random_crop",
                         resize_to=profile.resize_to, augment=augmentation(flip=True, seed=seed),
-                        batch_size=profile.batch_size, shuffle=True, seed=seed, **text_key_option(setting))
+                        batch_size=profile.batch_size, shuffle=True, seed=seed, clock=clock,
+                        **text_key_option(setting))
 
 
 def test_data(df: pd.DataFrame, setting: Setting, profile: Profile) -> tf.data.Dataset:
@@ -296,13 +300,15 @@ def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Prof
     trainer = Trainer(model, loss, lr=profile.learning_rate, strategy=strategy)
     needs_text = setting.config.needs_text
     global_profile = profile.but(batch_size=distribute.global_batch_size(profile.batch_size, strategy))
-    train_ds = _train_inputs(model, train_data(train, setting, global_profile, seed), needs_text)
+    clock = EpochClock()
+    train_ds = _train_inputs(model, train_data(train, setting, global_profile, seed, clock), needs_text)
     evals = {"test": (test, test_data(test, setting, profile))}
     if validation:
         evals["val"] = (val, test_data(val, setting, profile))
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
     def one_epoch(epoch: int) -> dict:
+        clock.start(epoch)
         trainer.start_epoch(*learning_rates(epoch, schedule, profile.learning_rate))
         train_loss = trainer.train_epoch(train_ds)
         record = {"train_loss": train_loss}

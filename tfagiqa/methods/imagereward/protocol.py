@@ -30,6 +30,7 @@ import tensorflow as tf
 from tfagiqa import distribute, training
 from tfagiqa.backbones.blip_text import BLIP_TOKENS, SPECIAL_TOKENS
 from tfagiqa.data import schema, splits
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import image_view, make_dataset
 from tfagiqa.errors import DataError
 from tfagiqa.methods.imagereward import model as imagereward
@@ -118,20 +119,15 @@ def pairwise_rank_loss(_, margin):
 
 
 def pair_data(df: pd.DataFrame, better: np.ndarray, worse: np.ndarray, size: int, batch_size: int, seed: int,
-              order: training.EpochOrder) -> tf.data.Dataset:
+              clock: EpochClock) -> tf.data.Dataset:
     """(pair inputs, dummy target) batches of the pairs (``better[i]``, ``worse[i]``) (row positions of ``df``), in an
-    order drawn anew each epoch from (``seed``, the epoch ``order`` holds): the same after a resume."""
+    order drawn anew each epoch from (``seed``, the ``clock``'s epoch): the same after a resume."""
     paths = tf.constant(df[schema.IMAGE].astype(str).to_numpy())
     prompts = tf.constant(df[schema.PROMPT].astype(str).to_numpy())
     first, second = tf.constant(better, tf.int64), tf.constant(worse, tf.int64)
     view = image_view(size, crop="center_crop", resize_to=size)
-
-    def positions():
-        yield from np.random.default_rng([seed, order.epoch]).permutation(len(better))
-
-    ds = tf.data.Dataset.from_generator(positions, output_signature=tf.TensorSpec((), tf.int64))
-    ds = ds.apply(tf.data.experimental.assert_cardinality(len(better))).map(
-        lambda i: {"better": view(paths[first[i]]), "worse": view(paths[second[i]]), "prompt": prompts[first[i]]},
+    ds = clock.positions(len(better), seed).map(
+        lambda i, _: {"better": view(paths[first[i]]), "worse": view(paths[second[i]]), "prompt": prompts[first[i]]},
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).map(lambda x: (x, tf.zeros([tf.shape(x["prompt"])[0], 1]))).prefetch(tf.data.AUTOTUNE)
 
@@ -169,8 +165,8 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
     size = model.input["image"].shape[1]
     infer = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
-    order = training.EpochOrder()
-    data = distribute.shard(pair_data(train, better, worse, size, batch, seed, order), "data")
+    clock = EpochClock()
+    data = distribute.shard(pair_data(train, better, worse, size, batch, seed, clock), "data")
 
     def evaluate(epoch: int, logs: dict) -> dict:
         record = {}
@@ -182,5 +178,5 @@ def run_split(df: pd.DataFrame, side: pd.Series, label: str, profile: Profile, s
         return record
 
     history = training.fit(pairs, data, epochs=profile.epochs, evaluate=evaluate, seed=None, desc="imagereward",
-                           backup_dir=backup_dir, order=order, log=log)
+                           backup_dir=backup_dir, clock=clock, log=log)
     return RunResult(history, model, test, (label,), len(train))

@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw
 from tfagiqa import training
 from tfagiqa.backbones.clip_resnet import CLIPNormalize
 from tfagiqa.data import schema
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError
 
@@ -142,11 +143,11 @@ def embedding_model(image_encoder: keras.Model) -> keras.Model:
 
 
 def image_dataset(pairs: pd.DataFrame, targets: np.ndarray, size: int, batch_size: int, *, train: bool,
-                  flip: bool = True, seed: int = 0):
-    """(images [0, 255], text embedding) batches."""
+                  flip: bool = True, seed: int = 0, clock: EpochClock | None = None):
+    """(images [0, 255], text embedding) batches (in training, order and flips keyed to the ``clock``'s epoch)."""
     table, columns = _with_targets(pairs, targets)
     return make_dataset(table, columns, image_size=size, batch_size=batch_size, shuffle=train, seed=seed,
-                        augment=augmentation(flip=True, seed=seed) if train and flip else None)
+                        augment=augmentation(flip=True, seed=seed) if train and flip else None, clock=clock)
 
 
 def pair_cosines(image_encoder: keras.Model, pairs: pd.DataFrame, targets: np.ndarray, batch_size: int = 32) -> np.ndarray:
@@ -177,10 +178,11 @@ def pretrain(image_encoder: keras.Model, pairs: pd.DataFrame, targets: np.ndarra
     model = embedding_model(image_encoder)
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=0.0),
                   loss=cosine_loss)
+    clock = EpochClock()
     data = image_dataset(pairs, targets, image_encoder.input_shape[1], config.batch_size, train=True,
-                         flip=config.flip, seed=seed)
+                         flip=config.flip, seed=seed, clock=clock)
     history = training.fit(model, data, epochs=config.epochs, seed=None, desc="image2prompt",
-                           backup_dir=out_dir / BACKUP_DIR, callbacks=callbacks)
+                           backup_dir=out_dir / BACKUP_DIR, callbacks=callbacks, clock=clock)
     image_encoder.save(out_dir / ENCODER_FILE)
     return history
 

@@ -32,6 +32,7 @@ from tfagiqa.backbones.clip_text import CLIPTextConfig
 from tfagiqa.backbones.clip_vit import CLIPViTConfig
 from tfagiqa.backbones.clip_convert import CONFIG_FILE, TOKENIZER_DIR, load_converted
 from tfagiqa.data import schema, splits
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import WeightsError
 from tfagiqa.profile import Profile
@@ -96,13 +97,14 @@ def prompt_lookup(prompts, tokenize: Callable[[list[str]], np.ndarray]) -> Calla
 
 
 def dataset(df: pd.DataFrame, labels: tuple[str, ...], profile: Profile, lookup, *, train: bool,
-            seed: int, replicas: int = 1) -> tf.data.Dataset:
+            seed: int, replicas: int = 1, clock: EpochClock | None = None) -> tf.data.Dataset:
     """Batches of ({"images", "token_ids"}, labels) (no ids when ``lookup`` is None): resized, flipped when
-    training (last partial batch dropped); the batch is ``profile.batch_size`` per replica."""
+    training (last partial batch dropped; order and flips keyed to the ``clock``'s epoch); the batch is
+    ``profile.batch_size`` per replica."""
     ds = make_dataset(df, labels, image_size=profile.image_size, crop="resize",
                       batch_size=profile.batch_size * replicas,
                       augment=augmentation(flip=True, seed=seed) if train else None, shuffle=train, seed=seed,
-                      with_prompt=True, drop_remainder=train and len(df) >= profile.batch_size)
+                      with_prompt=True, drop_remainder=train and len(df) >= profile.batch_size, clock=clock)
     if lookup is None:
         return ds.map(lambda x, y: ({"images": x["image"]}, y))
     return ds.map(lambda x, y: ({"images": x["image"], "token_ids": lookup(x["prompt"])}, y))
@@ -156,8 +158,9 @@ def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Se
     with strategy.scope():
         model = build()
         model.compile(optimizer=optimizer(profile), loss="mean_squared_error")
+    clock = EpochClock()
     train_ds = distribute.shard(dataset(train, labels, profile, lookup, train=True, seed=seed,
-                                        replicas=strategy.num_replicas_in_sync), "data")
+                                        replicas=strategy.num_replicas_in_sync, clock=clock), "data")
     evals = {"test": (test, dataset(test, labels, profile, lookup, train=False, seed=seed))}
     if val is not None:
         evals["val"] = (val, dataset(val, labels, profile, lookup, train=False, seed=seed))
@@ -169,7 +172,7 @@ def train_repeat(build: Callable[[], keras.Model], df: pd.DataFrame, side: pd.Se
         return entry
 
     history = training.fit(model, train_ds, epochs=profile.epochs, evaluate=evaluate, seed=None, desc=desc,
-                           backup_dir=backup_dir)
+                           backup_dir=backup_dir, clock=clock)
     return RepeatOutcome(history, len(train), len(test), model)
 
 

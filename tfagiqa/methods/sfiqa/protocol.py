@@ -28,6 +28,7 @@ import tensorflow as tf
 from tfagiqa import metrics, training
 from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
 from tfagiqa.data import load_dataset, schema, splits
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.methods.sfiqa.split import load_or_make, split_name
 from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
 from tfagiqa.methods.sfiqa import model as sfiqa
@@ -110,14 +111,21 @@ def clip_view(image: tf.Tensor, size: int) -> tf.Tensor:
 
 
 def clip_dataset(df: pd.DataFrame, token_ids: np.ndarray, labels: np.ndarray | None, size: int, batch_size: int,
-                 shuffle: bool = False, seed: int = 0) -> tf.data.Dataset:
-    """Batches of ``({"images", "token_ids"}, labels)`` for the similarity branch."""
+                 shuffle: bool = False, seed: int = 0, clock: EpochClock | None = None) -> tf.data.Dataset:
+    """Batches of ``({"images", "token_ids"}, labels)`` for the similarity branch.
+
+    ``shuffle`` reorders the rows on every pass; with a ``clock`` (``tfagiqa.data.epochs``) in
+    ``RandomState((seed, epoch))`` order, so that a resumed training sees the epoch's own order.
+    """
     columns = {"path": df[schema.IMAGE].astype(str).to_numpy(), "token_ids": token_ids}
     if labels is not None:
         columns["labels"] = labels.astype("float32").reshape(-1, 1)
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:
+            ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+    else:
+        ds = clock.rows(columns, seed, shuffle).map(lambda row, _: row)
     ds = ds.map(lambda r: {**r, "images": clip_view(decode_image(r["path"]), size)}, num_parallel_calls=tf.data.AUTOTUNE)
 
     def arrange(b):
@@ -143,15 +151,22 @@ def nr_view(image: tf.Tensor, size: int, seed: tf.Tensor) -> tf.Tensor:
     return tf.image.stateless_random_flip_up_down(image, seed=seed + 2)
 
 
-def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int) -> tf.data.Dataset:
-    """(images, quality01) batches of the pooled NR-IQA datasets, shuffled."""
-    ds = tf.data.Dataset.from_tensor_slices({"path": df[schema.IMAGE].astype(str).to_numpy(),
-                                             "label": df["quality01"].to_numpy("float32")[:, None]})
-    ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    ds = tf.data.Dataset.zip(ds, seeds).map(
-        lambda r, s: ({"images": nr_view(decode_image(r["path"]), size, s)}, r["label"]),
-        num_parallel_calls=tf.data.AUTOTUNE)
+def nr_dataset(df: pd.DataFrame, size: int, batch_size: int, seed: int,
+               clock: EpochClock | None = None) -> tf.data.Dataset:
+    """(images, quality01) batches of the pooled NR-IQA datasets, shuffled.
+
+    With a ``clock`` (``tfagiqa.data.epochs``) each pass is a function of (``seed``, epoch): rows in
+    ``RandomState((seed, epoch))`` order, row i's crop and flips seeded by ``[seed, epoch·2**32 + i]``.
+    """
+    columns = {"path": df[schema.IMAGE].astype(str).to_numpy(), "label": df["quality01"].to_numpy("float32")[:, None]}
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2))
+    else:
+        ds = clock.rows(columns, seed)
+    ds = ds.map(lambda r, s: ({"images": nr_view(decode_image(r["path"]), size, s)}, r["label"]),
+                num_parallel_calls=tf.data.AUTOTUNE)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
@@ -160,9 +175,11 @@ def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, see
     """Stage (i): the quality branch on the pooled NR-IQA datasets, each dataset's score scaled to [0, 1]."""
     config = branches.config
     model = sfiqa.quality_model(config, branches.new_swin())
-    ds = nr_dataset(nr, config.swin.image_size, profile.batch_size, seed)
+    clock = EpochClock()
+    ds = nr_dataset(nr, config.swin.image_size, profile.batch_size, seed, clock=clock)
     steps = math.ceil(len(nr) / profile.batch_size)
-    return _fit(model, ds, profile.pretrain_epochs, steps, profile.lr_pretrain, profile, seed, backup_dir=backup_dir)
+    return _fit(model, ds, clock, profile.pretrain_epochs, steps, profile.lr_pretrain, profile, seed,
+                backup_dir=backup_dir)
 
 
 def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
@@ -188,13 +205,13 @@ def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = Fal
     return keras.optimizers.Adam(schedule, weight_decay=weight_decay)
 
 
-def _fit(model, train_ds, epochs: int, steps: int, lr: float, profile: Profile, seed: int, decoupled=False,
-         backup_dir: Path | None = None):
-    """Compile and train (the dataset shuffles); with ``backup_dir`` an interrupted training resumes after its
-    last completed epoch."""
+def _fit(model, train_ds, clock: EpochClock, epochs: int, steps: int, lr: float, profile: Profile, seed: int,
+         decoupled=False, backup_dir: Path | None = None):
+    """Compile and train on a pipeline built with ``clock`` (its order and views keyed to the epoch); with
+    ``backup_dir`` an interrupted training resumes after its last completed epoch and ends as an uninterrupted one."""
     keras.utils.set_random_seed(seed)
     model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
-    training.fit(model, train_ds, epochs=epochs, seed=seed, desc=model.name, backup_dir=backup_dir)
+    training.fit(model, train_ds, epochs=epochs, seed=seed, desc=model.name, backup_dir=backup_dir, clock=clock)
     return model
 
 
@@ -213,10 +230,11 @@ def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: 
     head = model.get_layer("quality")  # the head starts at the training MOS mean: a label-scale reset after stage (i)
     head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
     head.bias.assign([float(train[label].mean())])
+    clock = EpochClock()
     ds = sama_dataset(train, [label], size=config.swin.image_size, training=True, seed=seed,
-                      batch_size=profile.batch_size, shuffle=True)
+                      batch_size=profile.batch_size, shuffle=True, clock=clock)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
+    return _fit(model, ds, clock, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
 
 
 def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:
@@ -229,10 +247,11 @@ def train_similarity(train: pd.DataFrame, label: str, branches: Branches, profil
     """PickScore fine-tuned to regress the MOS with S (or the cross-attention head of Table 4)."""
     config = branches.config
     model = sfiqa.similarity_model(config, branches.new_clip(), head=head, logit_scale=branches.logit_scale)
+    clock = EpochClock()
     ds = clip_dataset(train, tokens_of(train, branches), train[label].to_numpy(), config.clip.image_size,
-                      profile.batch_size, shuffle=True, seed=seed)
+                      profile.batch_size, shuffle=True, seed=seed, clock=clock)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.lr_similarity, profile, seed, decoupled=True,
+    return _fit(model, ds, clock, profile.epochs, steps, profile.lr_similarity, profile, seed, decoupled=True,
                 backup_dir=backup_dir)
 
 
@@ -244,10 +263,12 @@ def train_detached(train: pd.DataFrame, label: str, branches: Branches, profile:
                    backup_dir: Path | None = None) -> keras.Model:
     """Table 3's detached-ISFE model, trained end to end on the MOS (SAMA views + prompts)."""
     model = sfiqa.detached_model(branches.config, branches.new_clip())
+    clock = EpochClock()
     ds = sama_dataset(train, [label], size=branches.config.swin.image_size, training=True, seed=seed,
-                      batch_size=profile.batch_size, shuffle=True, inputs={"token_ids": tokens_of(train, branches)})
+                      batch_size=profile.batch_size, shuffle=True, inputs={"token_ids": tokens_of(train, branches)},
+                      clock=clock)
     steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
+    return _fit(model, ds, clock, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
 
 
 def predict_detached(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:

@@ -16,6 +16,7 @@ import pandas as pd
 import tensorflow as tf
 
 from tfagiqa.data import schema
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.images import load_image
 from tfagiqa.errors import DataError
 
@@ -82,13 +83,18 @@ def decode_image(path: tf.Tensor) -> tf.Tensor:
 
 def sama_dataset(df: pd.DataFrame, label_columns=(), *, size: int = SIZE, grid: int = GRID, training: bool = False,
                  seed: int = 0, batch_size: int = 32, inputs: dict[str, np.ndarray] | None = None,
-                 shuffle: bool = False, rotation: float = 45.0) -> tf.data.Dataset:
+                 shuffle: bool = False, rotation: float = 45.0, clock: EpochClock | None = None) -> tf.data.Dataset:
     """Batches of ``({"images": SAMA views in [0, 255], **inputs}, labels)`` (no labels when none are asked).
 
     ``inputs`` are extra per-row model inputs (e.g. ``token_ids``) aligned with ``df``'s rows.
 
     Training adds the reference's augmentation before SAMA: horizontal flip (p = 0.5) and a random rotation up
     to ``rotation`` degrees (black corners, as torchvision's), with random fragment offsets; test views are centred.
+
+    Without a ``clock`` the order, flips, rotations and offsets come from streams seeded by ``seed`` that move on
+    with every pass. With one (``tfagiqa.data.epochs``) each pass is a function of (``seed``, epoch): rows in
+    ``RandomState((seed, epoch))`` order, row i's flip seed s = ``[seed, epoch·2**32 + i]`` and offset seed s + 1,
+    and the rotation layer reseeded for the epoch.
     """
     if len(df) == 0:
         raise DataError("sama_dataset: the DataFrame has no rows")
@@ -96,12 +102,17 @@ def sama_dataset(df: pd.DataFrame, label_columns=(), *, size: int = SIZE, grid: 
                "labels": df[list(label_columns)].to_numpy("float32").reshape(len(df), len(label_columns))}
     extra = dict(inputs or {})
     columns.update(extra)
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    if shuffle:
-        ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4)
+    if clock is None:
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        if shuffle:
+            ds = ds.shuffle(len(df), seed=seed, reshuffle_each_iteration=True)
+        ds = tf.data.Dataset.zip(ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(4))
+    else:
+        ds = clock.rows(columns, seed, shuffle).map(lambda row, s: (row, tf.concat([s, s + 1], axis=0)))
     rotate = keras.layers.RandomRotation(rotation / 360.0, fill_mode="constant", fill_value=0.0, seed=seed) \
         if training and rotation else None
+    if rotate is not None and clock is not None:
+        clock.register(rotate)
 
     def view(row, s):
         image = decode_image(row["path"])
@@ -112,7 +123,7 @@ def sama_dataset(df: pd.DataFrame, label_columns=(), *, size: int = SIZE, grid: 
             image = rotate(image, training=True)
         return {**row, "image": sama(image, size, grid, seed=s[2:])}
 
-    ds = tf.data.Dataset.zip(ds, seeds).map(view, num_parallel_calls=1 if rotate is not None else tf.data.AUTOTUNE)
+    ds = ds.map(view, num_parallel_calls=1 if rotate is not None else tf.data.AUTOTUNE)
     ds = ds.batch(batch_size)
 
     def arrange(batch):
