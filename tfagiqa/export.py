@@ -28,13 +28,13 @@ Formats TensorFlow cannot decode in a graph (TIFF, for one) are treated the same
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from tfagiqa.atomic import atomic_path
 from tfagiqa.data.pipeline import fixed_crop_offsets
 
 FORMAT_VERSION = 1
@@ -130,13 +130,12 @@ def view_scorer(model: keras.Model):
 
 def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | None = None,
                       policy: ViewPolicy = ViewPolicy()) -> Path:
-    """Write ``model`` as a SavedModel with the three signatures (atomically: to a temporary folder, then renamed)
-    plus ``tfagiqa.json``: ``metadata`` with the signatures, inputs, outputs and view policy added."""
+    """Write ``model`` as a SavedModel with the three signatures plus ``tfagiqa.json``: ``metadata`` with the
+    signatures, inputs, outputs and view policy added. Atomic (:mod:`tfagiqa.atomic`): an existing SavedModel at
+    ``out_dir`` is replaced only once the new one is complete."""
     out_dir = Path(out_dir)
     info = describe(model)
     size, with_prompt, outputs = info["input_size"], info["needs_prompt"], info["outputs"]
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -170,13 +169,12 @@ def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | 
     }
     for name, (fn, spec) in specs.items():
         archive.add_endpoint(name, fn, input_signature=[{**spec, **prompt_spec}])
-    archive.write_out(str(tmp), verbose=False)
     record = {**(metadata or {}), **info, "views": policy.to_dict(), "format_version": FORMAT_VERSION,
               "signatures": {name: sorted({**spec, **prompt_spec}) for name, (_, spec) in specs.items()},
               "serving_extra_outputs": ["decoded"]}
-    (tmp / "tfagiqa.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    with atomic_path(out_dir) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+        (tmp / "tfagiqa.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out_dir
 
 
