@@ -25,7 +25,7 @@ import ctypes
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from tfagiqa.errors import TfagiqaError
@@ -53,6 +53,24 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         _remove(temporary)
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, owns: Collection[str]) -> Iterator[Path]:
+    """:func:`atomic_path` for an output folder a command writes as a whole: yields an empty temporary folder.
+
+    An existing folder at ``path`` is replaced only if it holds nothing but entries named in ``owns`` (what
+    the command writes), so that no unrelated file is deleted; otherwise a TfagiqaError names the others.
+    """
+    path = Path(path)
+    if path.is_dir():
+        foreign = sorted(p.name for p in path.iterdir() if p.name not in owns)
+        if foreign:
+            raise TfagiqaError(f"{path} holds {foreign[:5]}{' ...' if len(foreign) > 5 else ''}, which this command "
+                               "does not write; refusing to replace that folder. Choose a new or empty output folder.")
+    with atomic_path(path) as temporary:
+        temporary.mkdir()
+        yield temporary
 
 
 def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> Path:

@@ -37,6 +37,7 @@ import tensorflow as tf
 
 from tfagiqa.atomic import atomic_path
 from tfagiqa.data.pipeline import fixed_crop_offsets
+from tfagiqa.errors import TfagiqaError
 
 FORMAT_VERSION = 1
 SIGNATURES = ("serving_default", "score_images", "score_views")
@@ -76,6 +77,30 @@ def scoring_model(backbone: keras.Model, head: keras.Model, output: str) -> kera
         head_inputs[name] = keras.layers.Reshape((1,), name=f"{name}_column")(inputs[name])
     score = head(head_inputs)
     return keras.Model(inputs, {output: keras.layers.Reshape((), name=output)(score)}, name=f"{head.name}_scorer")
+
+
+def load_scoring_model(path: str | Path) -> keras.Model:
+    """A scoring model saved as ``.keras`` (inputs ``images`` [+ ``prompt``]); a TfagiqaError when the file is
+    missing, not a Keras archive, or a DLSR head without its backbone."""
+    path = Path(path)
+    if not path.is_file():
+        raise TfagiqaError(f"{path} not found" if not path.exists() else f"{path} is not a file")
+    import tfagiqa.layers  # noqa: F401  (custom layers of saved models)
+
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile and deserialisation errors
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TfagiqaError(f"cannot load {path} as a Keras model ({reason}). Was it saved with model.save(...keras)?") \
+            from exc
+    if isinstance(model.input, dict) and "image_features" in model.input:
+        raise TfagiqaError(f"{path} is a head without its backbone; export it with "
+                           f"--model dlsr-perception|dlsr-alignment --weights {path}")
+    try:
+        describe(model)
+    except ValueError as exc:
+        raise TfagiqaError(f"{path}: {exc}") from exc
+    return model
 
 
 def describe(model: keras.Model) -> dict:
