@@ -44,3 +44,17 @@ def synthetic_root(tmp_path_factory) -> Path:
     for layout, dirname in SYNTHETIC_DIRS.items():
         write_synthetic(layout, root / dirname, n=SYNTHETIC_N)
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_savedmodels(tmp_path_factory) -> dict[str, Path]:
+    """Tiny exported SavedModels (random init, tests/test_export.py's structure), built once per session:
+    ``perception`` (image → quality, resized view) and ``alignment`` (image + prompt → alignment, 4 fixed crops)."""
+    from test_export import CROPS, tiny_scorer
+    from tfagiqa.export import export_savedmodel
+
+    root = tmp_path_factory.mktemp("tiny_savedmodels")
+    return {"perception": export_savedmodel(tiny_scorer("perception"), root / "perception",
+                                            {"name": "tiny-perception", "weights": "random"}),
+            "alignment": export_savedmodel(tiny_scorer("alignment"), root / "alignment",
+                                           {"name": "tiny-alignment", "weights": "random"}, CROPS)}

@@ -337,7 +337,7 @@ def awkward_images(folder: Path) -> dict[str, str | None]:
     (folder / "text.png").write_text("not an image")
     jpeg = image("cut.jpg", format="JPEG").read_bytes()
     (folder / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
-    expected.update({"empty.jpg": "empty file", "text.png": "not a recognised image file", "cut.jpg": "truncated"})
+    expected.update({"empty.jpg": "empty file", "text.png": "not a recognised image file", "cut.jpg": "runcated"})
     (folder / "broken.png").symlink_to(folder / "gone.png")
     expected["broken.png"] = "broken symbolic link"
     (folder / "folder.jpg").mkdir()

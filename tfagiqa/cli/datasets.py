@@ -14,6 +14,7 @@ from tfagiqa.data.subsets import SUBSET_ORDER
 from tfagiqa.errors import DataError
 
 DATASETS = ("agiqa1k", "agiqa3k", "aigciqa2023", "aigiqa20k")
+MIN_SHARD_MB = 0.01  # smaller shards would only multiply files (and a tiny value, e.g. 1e-300, their count)
 SKIP_HELP = "drop rows with bad labels, names or missing images (listed on stderr) instead of stopping"
 
 
@@ -147,8 +148,8 @@ def run_to_tfrecord(args: argparse.Namespace) -> int:
     from tfagiqa.data.labels import TFRECORD_DIR
     from tfagiqa.data.tfrecord import write_tfrecords
 
-    if not args.shard_size > 0:
-        raise DataError(f"--shard-size must be a positive number of MB, got {args.shard_size}")
+    if not args.shard_size >= MIN_SHARD_MB:
+        raise DataError(f"--shard-size must be a number of MB, at least {MIN_SHARD_MB}; got {args.shard_size}")
     df = _read_usable(args, require_images=True, all_splits=False)
     out = write_tfrecords(df, args.out or Path(df.attrs["root"]) / TFRECORD_DIR, args.shard_size)
     print(f"wrote {len(df)} {df.attrs['data']} {args.dataset} examples as TFRecord shards to {out}")
