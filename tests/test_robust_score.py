@@ -67,6 +67,25 @@ def test_every_folder_entry_gets_a_row_and_is_counted(images, tiny_savedmodels, 
             assert error in row["error"] and row["quality"] in ("", None), row
 
 
+def test_a_folder_that_cannot_be_listed_gets_a_row(tiny_savedmodels, two_images, tmp_path, capsys, monkeypatch):
+    locked = two_images / "locked"
+    locked.mkdir()
+    Image.new("RGB", (5, 5)).save(locked / "hidden.png")
+    listing = os.scandir
+
+    def scandir(path="."):  # as for a folder without read permission (which root, running tests, can still read)
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    code, stdout, _ = run(capsys, "--model", str(tiny_savedmodels["perception"]), "--images", str(two_images),
+                          "--out", str(tmp_path / "o.csv"))
+    rows = {Path(r["path"]).name: r for r in rows_of(tmp_path / "o.csv")}
+    assert code == 1 and "scored 2 of 3 images" in stdout
+    assert rows["locked"]["error"] == "cannot list this folder (Permission denied): its images are not scored"
+
+
 def test_listing_csv_accounts_for_every_row(images, tiny_savedmodels, tmp_path, capsys):
     folder, _ = images
     listing = tmp_path / "listing.csv"
