@@ -5,8 +5,10 @@ A scorer is a Keras model with dict inputs ``{"images": float32 [N, S, S, 3] in 
 ``scorers`` module (named in its :mod:`tfagiqa.methods` record) lists its entries in ``ENTRIES``; builders never
 download anything.
 
-``create_scorer(name, weights=None)`` builds one: ``weights=None`` is random initialisation without any I/O;
-what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``).
+``create_scorer(name, weights=None, seed=0)`` builds one: ``weights=None`` is random initialisation without any
+I/O; what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``). The random initialisation
+is seeded (``keras.utils.set_random_seed(seed)`` before building, :data:`DEFAULT_SEED` unless told otherwise),
+so the same name, weights and seed give the same model, and the same scores, in every process.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class ModelEntry:
         return {"weights": "random" if weights is None else str(weights)}
 
 
+DEFAULT_SEED = 0
 _REGISTRY: dict[str, ModelEntry] = {}
 _LOADED = False
 
@@ -71,9 +74,25 @@ def get_entry(name: str) -> ModelEntry:
     return _REGISTRY[name]
 
 
-def create_scorer(name: str, weights: str | None = None) -> keras.Model:
-    """Build the scorer ``name`` (``weights=None``: random initialisation, nothing read or downloaded)."""
-    return get_entry(name).build(weights)
+def create_scorer(name: str, weights: str | None = None, seed: int = DEFAULT_SEED) -> keras.Model:
+    """Build the scorer ``name`` (``weights=None``: random initialisation, nothing read or downloaded).
+
+    Python's, NumPy's, TensorFlow's and Keras' global random state is first seeded with ``seed``
+    (``keras.utils.set_random_seed``), so every randomly initialised weight is the same on every call and in
+    every process; the global state is left seeded afterwards.
+    """
+    entry = get_entry(name)
+    if not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise TfagiqaError(f"the initialisation seed must be an integer in 0..{2**32 - 1}, got {seed!r}")
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    return entry.build(weights)
+
+
+def provenance(entry: ModelEntry, weights: str | None, seed: int = DEFAULT_SEED) -> dict:
+    """Where a built scorer's weights come from, with the seed of its random initialisation (``init_seed``)."""
+    return {**entry.weights_provenance(weights), "init_seed": seed}
 
 
 def _load_entries() -> None:

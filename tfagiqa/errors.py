@@ -11,3 +11,10 @@ class DataError(TfagiqaError):
 
 class WeightsError(TfagiqaError):
     """Pretrained weights were asked for but cannot be found or loaded."""
+
+
+class DataWarning(UserWarning):
+    """A user's file was read, but not as written (e.g. a label file decoded as cp1252, not UTF-8).
+
+    The CLI prints it as one ``tfagiqa: warning:`` line; in Python it is an ordinary warning.
+    """

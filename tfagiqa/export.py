@@ -17,25 +17,27 @@ In-graph decoding (``serving_default``) turns every image into RGB: grayscale is
 (RGBA, grey + alpha, palette PNG with a transparent index) is composited onto white, CMYK JPEGs are converted
 by TensorFlow's libjpeg decoder, 16-bit PNGs are reduced to 8 bits by TensorFlow's PNG decoder, GIFs give their
 first frame. Pixels can differ from the Pillow decoding of :mod:`tfagiqa.data.images` by a few grey levels
-(different JPEG IDCT, 16-bit rounding, alpha rounding). An element that is empty, not a known image format, or
-visibly truncated (a JPEG without its end-of-image marker, a PNG without its IEND chunk, a GIF without its
-trailer) gets NaN scores and ``decoded`` = 0 instead of failing the whole batch; any other decode error in a
-file that passes these checks still fails the request (``tfagiqa score`` validates every file first).
-Formats TensorFlow cannot decode in a graph (TIFF, for one) are treated the same way (NaN, ``decoded`` = 0);
-``tfagiqa score`` and :class:`tfagiqa.Scorer` decode them with Pillow and score them through ``score_views``.
+(different JPEG IDCT, 16-bit rounding, alpha rounding). An element that cannot be decoded (empty, not a known
+image format, visibly truncated: a JPEG without its end-of-image marker, a PNG without its IEND chunk, a GIF
+without its trailer; or rejected by the decoder: a corrupt body behind a valid header) gets NaN scores and
+``decoded`` = 0; the other elements of the batch are scored as usual (:func:`decode_views`). Formats TensorFlow
+cannot decode in a graph (TIFF, for one) are treated the same way; ``tfagiqa score`` and
+:class:`tfagiqa.Scorer` decode them with Pillow and score them through ``score_views``. Prompts may be any bytes
+(invalid UTF-8 is replaced, see :func:`view_scorer`); an empty batch gives empty outputs.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import keras
 import tensorflow as tf
 
+from tfagiqa.atomic import atomic_path
 from tfagiqa.data.pipeline import fixed_crop_offsets
+from tfagiqa.errors import TfagiqaError
 
 FORMAT_VERSION = 1
 SIGNATURES = ("serving_default", "score_images", "score_views")
@@ -77,6 +79,28 @@ def scoring_model(backbone: keras.Model, head: keras.Model, output: str) -> kera
     return keras.Model(inputs, {output: keras.layers.Reshape((), name=output)(score)}, name=f"{head.name}_scorer")
 
 
+def load_scoring_model(path: str | Path) -> keras.Model:
+    """A scoring model saved as ``.keras`` (inputs ``images`` [+ ``prompt``]); a TfagiqaError when the file is
+    missing, not a Keras archive, or a DLSR head without its backbone."""
+    path = Path(path)
+    if not path.is_file():
+        raise TfagiqaError(f"{path} not found" if not path.exists() else f"{path} is not a file")
+    try:
+        model = keras.saving.load_model(path)
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile and deserialisation errors
+        reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TfagiqaError(f"cannot load {path} as a Keras model ({reason}). Was it saved with model.save(...keras)?") \
+            from exc
+    if isinstance(model.input, dict) and "image_features" in model.input:
+        raise TfagiqaError(f"{path} is a head without its backbone; export it with "
+                           f"--model dlsr-perception|dlsr-alignment --weights {path}")
+    try:
+        describe(model)
+    except ValueError as exc:
+        raise TfagiqaError(f"{path}: {exc}") from exc
+    return model
+
+
 def describe(model: keras.Model) -> dict:
     """What a scoring model takes and gives: input size, whether it needs a prompt, its output names."""
     if not isinstance(model.input, dict) or "images" not in model.input:
@@ -108,15 +132,44 @@ def decode_image_bytes(data: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
     return image, ok
 
 
+def decode_views(data: tf.Tensor, size: int, policy: ViewPolicy = ViewPolicy()) -> tuple[tf.Tensor, tf.Tensor]:
+    """(views float32 [N, V, S, S, 3], ok bool [N]) of encoded images tf.string [N].
+
+    An element that fails the up-front checks of :func:`decode_image_bytes`, or that the decoder itself
+    rejects (a corrupt body behind a valid header), gets ``ok`` False and black views; the other elements are
+    decoded as usual. The decoder's errors are dropped by ``tf.data``'s ``ignore_errors`` and the survivors
+    put back in place by their index, so one bad element never fails the batch.
+    """
+    count = tf.shape(data)[0]
+    n_views = policy.n_crops if policy.crop == "fixed_crops" else 1
+
+    def one(index, element):
+        image, ok = decode_image_bytes(element)
+        return index, image_views(image, size, policy), ok
+
+    decoded = tf.data.Dataset.from_tensor_slices((tf.range(count), data)).map(one).ignore_errors()
+    sentinel = tf.data.Dataset.from_tensors((tf.constant(-1), tf.zeros([n_views, size, size, 3]), tf.constant(False)))
+    index, views, ok = decoded.concatenate(sentinel).batch(tf.cast(count, tf.int64) + 1).get_single_element()
+    kept = index >= 0
+    positions = tf.boolean_mask(index, kept)[:, None]
+    views = tf.scatter_nd(positions, tf.boolean_mask(views, kept), [count, n_views, size, size, 3])
+    ok = tf.scatter_nd(positions, tf.cast(tf.boolean_mask(ok, kept), tf.int32), [count]) > 0
+    return views, ok
+
+
 def view_scorer(model: keras.Model):
-    """``score_views(views [N, V, S, S, 3], prompt [N] | None) → {name: [N]}``: the model on every view, averaged."""
+    """``score_views(views [N, V, S, S, 3], prompt [N] | None) → {name: [N]}``: the model on every view, averaged.
+
+    Prompts may hold any bytes (invalid UTF-8 is replaced by U+FFFD before tokenising); an empty batch gives
+    empty scores without running the model."""
     info = describe(model)
     size, with_prompt, outputs = info["input_size"], info["needs_prompt"], info["outputs"]
 
-    def score_views(views, prompt=None):
+    def run_model(views, prompt):
         count, n_views = tf.shape(views)[0], tf.shape(views)[1]
         inputs = {"images": tf.reshape(tf.cast(views, tf.float32), [-1, size, size, 3])}
         if with_prompt:
+            prompt = tf.strings.unicode_transcode(prompt, "UTF-8", "UTF-8", errors="replace")  # any bytes are text
             inputs["prompt"] = tf.reshape(tf.repeat(prompt, n_views), [-1])
         if "generator" in model.input:  # the T2I model is unknown when scoring: its out-of-vocabulary slot
             inputs["generator"] = tf.fill(tf.shape(inputs["images"])[:1], "")
@@ -125,18 +178,21 @@ def view_scorer(model: keras.Model):
         return {name: tf.reduce_mean(tf.reshape(tf.cast(scores[name], tf.float32), [count, n_views]), axis=1)
                 for name in outputs}
 
+    def score_views(views, prompt=None):
+        empty = {name: tf.zeros([0], tf.float32) for name in outputs}
+        return tf.cond(tf.shape(views)[0] > 0, lambda: run_model(views, prompt), lambda: empty)
+
     return score_views
 
 
 def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | None = None,
                       policy: ViewPolicy = ViewPolicy()) -> Path:
-    """Write ``model`` as a SavedModel with the three signatures (atomically: to a temporary folder, then renamed)
-    plus ``tfagiqa.json``: ``metadata`` with the signatures, inputs, outputs and view policy added."""
+    """Write ``model`` as a SavedModel with the three signatures plus ``tfagiqa.json``: ``metadata`` with the
+    signatures, inputs, outputs and view policy added. Atomic (:mod:`tfagiqa.atomic`): an existing SavedModel at
+    ``out_dir`` is replaced only once the new one is complete."""
     out_dir = Path(out_dir)
     info = describe(model)
     size, with_prompt, outputs = info["input_size"], info["needs_prompt"], info["outputs"]
-    tmp = out_dir.with_name(out_dir.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
     archive = keras.export.ExportArchive()
     archive.track(model)
 
@@ -146,12 +202,7 @@ def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | 
         return inputs["prompt"] if with_prompt else None
 
     def serve_bytes(inputs):
-        def one(data):
-            image, ok = decode_image_bytes(data)
-            return image_views(image, size, policy), ok
-
-        views, ok = tf.map_fn(one, inputs["image_bytes"], fn_output_signature=(
-            tf.TensorSpec([None, size, size, 3], tf.float32), tf.TensorSpec([], tf.bool)))
+        views, ok = decode_views(inputs["image_bytes"], size, policy)
         scores = score_views(views, prompt_of(inputs))
         nan = tf.fill(tf.shape(ok), float("nan"))
         return {**{k: tf.where(ok, v, nan) for k, v in scores.items()}, "decoded": tf.cast(ok, tf.float32)}
@@ -170,13 +221,12 @@ def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | 
     }
     for name, (fn, spec) in specs.items():
         archive.add_endpoint(name, fn, input_signature=[{**spec, **prompt_spec}])
-    archive.write_out(str(tmp), verbose=False)
     record = {**(metadata or {}), **info, "views": policy.to_dict(), "format_version": FORMAT_VERSION,
               "signatures": {name: sorted({**spec, **prompt_spec}) for name, (_, spec) in specs.items()},
               "serving_extra_outputs": ["decoded"]}
-    (tmp / "tfagiqa.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.rename(out_dir)
+    with atomic_path(out_dir) as tmp:
+        archive.write_out(str(tmp), verbose=False)
+        (tmp / "tfagiqa.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     return out_dir
 
 

@@ -7,15 +7,14 @@ import functools
 import math
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from tfagiqa import __version__
+from tfagiqa.atomic import atomic_path
 from tfagiqa.errors import TfagiqaError
 
 PAPERS = ("dlsr", "ipiqa", "sfiqa", "hypernet")
@@ -133,22 +132,9 @@ def _records(rows: Mapping[str, object] | Iterable[Mapping[str, object]] | pd.Da
 
 
 def _atomic_write(df: pd.DataFrame, path: Path) -> None:
-    """Write through a temporary file in the same folder and os.replace it, so a failure leaves the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            df.to_csv(fh, index=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if path.exists():
-            shutil.copymode(path, tmp)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write the table through a temporary file (tfagiqa.atomic), so a failure or a kill leaves the old file."""
+    with atomic_path(path) as temporary, temporary.open("w", newline="", encoding="utf-8") as handle:
+        df.to_csv(handle, index=False)
 
 
 def append_rows(

@@ -126,15 +126,17 @@ def convert_state(state: dict[str, np.ndarray]) -> tuple[keras.Model, keras.Mode
 
 def run(args) -> int:
     """Convert, save both encoders and the configuration (and the tokenizer with --bpe)."""
+    from tfagiqa.atomic import atomic_folder
+
     out = Path(args.out)
     image_encoder, text_encoder, config = convert_state(read_state_dict(args.torch))
-    out.mkdir(parents=True, exist_ok=True)
-    image_encoder.save(out / IMAGE_FILE)
-    text_encoder.save(out / TEXT_FILE)
-    if args.bpe:
-        BPETokenizer.from_bpe(args.bpe, config["text"]["context_length"]).save(out / TOKENIZER_DIR)
-        config["tokenizer"] = TOKENIZER_DIR
-    (out / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    with atomic_folder(out, (IMAGE_FILE, TEXT_FILE, TOKENIZER_DIR, CONFIG_FILE)) as folder:  # complete or absent
+        image_encoder.save(folder / IMAGE_FILE)
+        text_encoder.save(folder / TEXT_FILE)
+        if args.bpe:
+            BPETokenizer.from_bpe(args.bpe, config["text"]["context_length"]).save(folder / TOKENIZER_DIR)
+            config["tokenizer"] = TOKENIZER_DIR
+        (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2))
     print(f"wrote {out / IMAGE_FILE} ({config['vision']['image_size']} px) and {out / TEXT_FILE}"
           + (f" and {out / TOKENIZER_DIR}/" if args.bpe else ""))
     return 0

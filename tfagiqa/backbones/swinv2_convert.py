@@ -131,11 +131,13 @@ def convert(state: dict[str, np.ndarray], image_size: int = 256, window_size: in
 
 
 def run(args) -> int:
+    from tfagiqa.atomic import atomic_folder
+
     model, config = convert(read_state_dict(args.torch), args.image_size, args.window_size)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save_weights(out / WEIGHTS_FILE)
-    (out / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    with atomic_folder(out, (WEIGHTS_FILE, CONFIG_FILE)) as folder:  # --out appears complete, or not at all
+        model.save_weights(folder / WEIGHTS_FILE)
+        (folder / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     print(f"wrote {out / WEIGHTS_FILE} and {out / CONFIG_FILE} (embed {config.embed_dim}, depths {config.depths}, "
           f"window {config.window_size}, {config.image_size} px)")
     return 0

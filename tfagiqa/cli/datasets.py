@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 
 from tfagiqa.data import schema
 from tfagiqa.data.subsets import SUBSET_ORDER
+from tfagiqa.errors import DataError
 
 DATASETS = ("agiqa1k", "agiqa3k", "aigciqa2023", "aigiqa20k")
+MIN_SHARD_MB = 0.01  # smaller shards would only multiply files (and a tiny value, e.g. 1e-300, their count)
+SKIP_HELP = "drop rows with bad labels, names or missing images (listed on stderr) instead of stopping"
 
 
 def register(sub) -> None:
@@ -31,16 +36,19 @@ def register(sub) -> None:
     shards.add_argument("--out", default=None, help="shard folder (default <dataset folder>/tfrecords, which the "
                                                      "pipeline then reads automatically)")
     shards.add_argument("--shard-size", type=float, default=100.0, metavar="MB", help="approximate shard size")
+    shards.add_argument("--skip-bad", action="store_true", help=SKIP_HELP)
     shards.set_defaults(run=run_to_tfrecord)
 
     for name, func, text in (("summary", run_summary, "print a dataset's counts and label ranges"),
-                             ("check", run_check, "validate a dataset folder: images, labels, names")):
+                             ("check", run_check, "validate a dataset folder (every label file, every image); "
+                                                  "list every problem and exit 1 if there is any")):
         p = actions.add_parser(name, help=text)
         p.add_argument("--dataset", required=True, choices=DATASETS)
         p.add_argument("--data-root", required=True, help="the dataset folder, or a data root that holds it")
         if name == "summary":
             p.add_argument("--labels-only", action="store_true", help="read only the label file (no images needed)")
             p.add_argument("--json", action="store_true", help="print JSON instead of text")
+            p.add_argument("--skip-bad", action="store_true", help=SKIP_HELP)
         p.set_defaults(run=func)
 
 
@@ -53,11 +61,31 @@ def run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(args: argparse.Namespace, require_images: bool, on_error: str) -> pd.DataFrame:
+def _read(args: argparse.Namespace, require_images: bool, on_error: str, all_splits: bool = True) -> pd.DataFrame:
+    """The dataset at --data-root; for AIGIQA-20K every split whose label file is there (``all_splits``) or the
+    labelled train split alone."""
     from tfagiqa.data import READERS, locate_dataset
+    from tfagiqa.data.aigiqa20k import present_splits
 
-    return READERS[args.dataset](locate_dataset(args.dataset, args.data_root),
-                                 require_images=require_images, on_error=on_error)
+    folder = locate_dataset(args.dataset, args.data_root)
+    extra = {"splits": present_splits(folder) if all_splits else ("train",)} if args.dataset == "aigiqa20k" else {}
+    return READERS[args.dataset](folder, require_images=require_images, on_error=on_error, **extra)
+
+
+def _read_usable(args: argparse.Namespace, require_images: bool, all_splits: bool = True) -> pd.DataFrame:
+    """Read with --skip-bad's choice; list the dropped rows on stderr; refuse a table with no usable row."""
+    df = _read(args, require_images, "skip" if args.skip_bad else "raise", all_splits)
+    for skipped in df.attrs.get("skipped", []):
+        print(f"skipped {_where(skipped)}: {skipped['problem']}", file=sys.stderr)
+    if len(df) == 0:
+        raise DataError(f"{args.dataset} at {df.attrs['root']}: no usable rows (all {len(df.attrs['skipped'])} "
+                        "were skipped); run `tfagiqa datasets check` to list the problems")
+    return df
+
+
+def _where(skipped: dict) -> str:
+    """``<label file> row N (name)`` of a skipped row."""
+    return f"{Path(skipped['source']).name} row {skipped['row']} ({skipped['name'] or '?'})"
 
 
 def summarise(df: pd.DataFrame) -> dict:
@@ -77,7 +105,7 @@ def summarise(df: pd.DataFrame) -> dict:
 
 def run_summary(args: argparse.Namespace) -> int:
     """Print the summary as text or JSON."""
-    summary = summarise(_read(args, require_images=not args.labels_only, on_error="raise"))
+    summary = summarise(_read_usable(args, require_images=not args.labels_only))
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -100,7 +128,7 @@ def run_check(args: argparse.Namespace) -> int:
     from tfagiqa.data.images import check_image
 
     df = _read(args, require_images=True, on_error="skip")
-    problems = [f"row {s['row']} ({s['name']}): {s['problem']}" for s in df.attrs["skipped"]]
+    problems = [f"{_where(s)}: {s['problem']}" for s in df.attrs["skipped"]]
     for name, path in tqdm(zip(df[schema.NAME], df[schema.IMAGE]), total=len(df), desc="decoding images", unit="img"):
         error = check_image(path)
         if error:
@@ -116,15 +144,13 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_to_tfrecord(args: argparse.Namespace) -> int:
-    """Write every labelled row of the dataset (all official splits for AIGIQA-20K) as shards."""
-    from pathlib import Path
-
-    from tfagiqa.data import READERS, locate_dataset
+    """Write every labelled row of the dataset (the train split for AIGIQA-20K) as shards."""
     from tfagiqa.data.labels import TFRECORD_DIR
     from tfagiqa.data.tfrecord import write_tfrecords
 
-    folder = locate_dataset(args.dataset, args.data_root)
-    df = READERS[args.dataset](folder)
-    out = write_tfrecords(df, args.out or Path(folder) / TFRECORD_DIR, args.shard_size)
+    if not args.shard_size >= MIN_SHARD_MB:
+        raise DataError(f"--shard-size must be a number of MB, at least {MIN_SHARD_MB}; got {args.shard_size}")
+    df = _read_usable(args, require_images=True, all_splits=False)
+    out = write_tfrecords(df, args.out or Path(df.attrs["root"]) / TFRECORD_DIR, args.shard_size)
     print(f"wrote {len(df)} {df.attrs['data']} {args.dataset} examples as TFRecord shards to {out}")
     return 0

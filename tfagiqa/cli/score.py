@@ -1,10 +1,20 @@
 """``tfagiqa score --model DIR|NAME --images DIR|CSV [--prompts CSV] --out scores.csv``: one row per image.
 
-Rows follow the input order (a folder's image files sorted by relative path; a CSV's rows as written). Scores
-are written with 6 decimals; a file that cannot be read, or a prompt-conditioned model's image without a
-prompt, gets empty scores and the reason in the ``error`` column. The exit code is 0 when every image was
-scored, 1 when any was not. The same images give byte-identical output files on every run (fixed views, no
-randomness, deterministic tf.data order).
+Every input gets a row, in input order: each entry of a folder whose name ends in an image suffix (sorted by
+relative path; a file, but also a folder named ``x.jpg``, a broken symbolic link, an unreadable file), or each
+row of a CSV. One that cannot be scored (unreadable, not an image, a prompt-conditioned model's image without
+a prompt, an empty path cell) gets empty scores and the reason in the ``error`` column; a sub-folder that
+cannot be listed gets such a row too. The summary counts every row; the exit code is 0 when every image was
+scored, 1 when any was not.
+
+CSV files (``--images``, ``--prompts``) are UTF-8, with or without a byte-order mark; UTF-16 with a
+byte-order mark and cp1252 / Latin-1 are read too (the latter with a warning). A row with more or fewer
+fields than the header (an unquoted comma in a prompt) is refused, naming the row.
+
+Scores are written with 6 decimals, through a temporary file renamed into place (never half a file). The
+same command gives a byte-identical output file on every run: fixed views, deterministic tf.data order, and
+for a catalogue name without weights a random initialisation seeded with ``--seed`` (default 0; printed with
+the model description).
 """
 
 from __future__ import annotations
@@ -14,15 +24,29 @@ import csv
 import io
 import json
 import math
+import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from tfagiqa.catalogue import DEFAULT_SEED
 from tfagiqa.errors import TfagiqaError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 PATH_COLUMNS = ("path", "image", "name")
 DECIMALS = 6
 SHOWN_ERRORS = 20  # failures listed in the summary (all are in the output file)
+
+
+@dataclass
+class Entry:
+    """One input: the path to read, the path as shown in the output, its prompt, and a reason known up front
+    why it cannot be scored (an empty path cell, an unlistable folder)."""
+
+    path: str
+    shown: str
+    prompt: str | None = None
+    error: str | None = None
 
 
 def register(sub) -> None:
@@ -33,6 +57,8 @@ def register(sub) -> None:
                    help="a SavedModel folder written by `tfagiqa export`, a scoring .keras file, or a catalogue name")
     p.add_argument("--weights", default=None,
                    help="weights for a catalogue name (default: random initialisation, with a warning)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help=f"seed of a catalogue model's random initialisation (default {DEFAULT_SEED})")
     p.add_argument("--images", required=True,
                    help=f"a folder (its {', '.join(IMAGE_SUFFIXES)} files, recursively) or a CSV with a path column")
     p.add_argument("--prompts", default=None,
@@ -48,25 +74,15 @@ def run(args: argparse.Namespace) -> int:
     """Score every listed image, write the table, print a summary; 1 if any image could not be scored."""
     if args.batch_size < 1:
         raise TfagiqaError("--batch-size must be at least 1")
-    paths, shown, prompts = list_images(Path(args.images))
+    out = _output_path(Path(args.out))
+    entries = list_images(Path(args.images))
     if args.prompts:
-        prompts = match_prompts(read_table(Path(args.prompts)), shown, Path(args.images))
-    scorer, label = load_scorer(args.model, args.weights)
-    from tqdm import tqdm
+        match_prompts(read_table(Path(args.prompts), "--prompts"), entries, Path(args.images))
+    scorer, label = load_scorer(args.model, args.weights, args.seed)
+    rows = score_entries(scorer, entries, args.batch_size, args.no_progress, with_prompt=bool(args.prompts))
+    from tfagiqa.atomic import write_text
 
-    rows = []
-    with tqdm(total=len(paths), desc="scoring", unit="img", disable=args.no_progress, file=sys.stderr) as bar:
-        for i, scores, error in scorer.score_files(paths, prompts if scorer.needs_prompt else None, args.batch_size):
-            row = {"path": shown[i]}
-            if scorer.needs_prompt or args.prompts:
-                row["prompt"] = prompts[i] if prompts is not None else None
-            row.update({name: None if scores is None else scores[name] for name in scorer.outputs})
-            row["error"] = error
-            rows.append(row)
-            bar.update(1)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_json(rows) if args.format == "json" else to_csv(rows, scorer.outputs), encoding="utf-8")
+    write_text(out, to_json(rows) if args.format == "json" else to_csv(rows, scorer.outputs))
     failed = [r for r in rows if r["error"]]
     print(f"scored {len(rows) - len(failed)} of {len(rows)} images with {label} → {out}")
     if failed:
@@ -78,7 +94,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def load_scorer(model: str, weights: str | None):
+def score_entries(scorer, entries: list[Entry], batch_size: int, no_progress: bool, with_prompt: bool) -> list[dict]:
+    """One output row per entry, in order: scores, or the reason it could not be scored."""
+    from tqdm import tqdm
+
+    rows = [{"path": e.shown, **({"prompt": e.prompt} if scorer.needs_prompt or with_prompt else {}),
+             **{name: None for name in scorer.outputs}, "error": e.error} for e in entries]
+    todo = [i for i, e in enumerate(entries) if e.error is None]
+    prompts = [entries[i].prompt for i in todo] if scorer.needs_prompt else None
+    with tqdm(total=len(entries), desc="scoring", unit="img", disable=no_progress, file=sys.stderr) as bar:
+        bar.update(len(entries) - len(todo))
+        for k, scores, error in scorer.score_files([entries[i].path for i in todo], prompts, batch_size):
+            rows[todo[k]].update(scores or {}, error=error)
+            bar.update(1)
+    return rows
+
+
+def load_scorer(model: str, weights: str | None, seed: int = DEFAULT_SEED):
     """A Scorer from a SavedModel folder, a scoring .keras file or a catalogue name, and a one-line label."""
     from tfagiqa.scorer import Scorer
 
@@ -91,28 +123,25 @@ def load_scorer(model: str, weights: str | None):
         print(describe_model(meta.get("name", path.name), meta, meta.get("weights", "unknown")))
         return scorer, str(path)
     if path.suffix == ".keras":
-        if not path.is_file():
-            raise TfagiqaError(f"{path} not found")
-        import keras
+        from tfagiqa.export import load_scoring_model
 
-        scorer = Scorer.from_keras(keras.saving.load_model(path), {"name": path.stem})
-        return scorer, str(path)
-    from tfagiqa.catalogue import create_scorer, get_entry
+        return Scorer.from_keras(load_scoring_model(path), {"name": path.stem}), str(path)
+    from tfagiqa.catalogue import create_scorer, get_entry, provenance
 
     entry = get_entry(model)
     weights = None if weights in (None, "none") else weights
-    provenance = entry.weights_provenance(weights)
-    meta = {**entry.metadata(), **provenance}
-    print(describe_model(entry.name, meta, provenance["weights"]))
-    return Scorer.from_keras(create_scorer(model, weights), meta), model
+    meta = {**entry.metadata(), **provenance(entry, weights, seed)}
+    print(describe_model(entry.name, meta, meta["weights"]))
+    return Scorer.from_keras(create_scorer(model, weights, seed), meta), model
 
 
 def describe_model(name: str, meta: dict, weights: str) -> str:
-    """What the scores mean, and a loud note when the weights are random."""
+    """What the scores mean, where the weights come from (and the initialisation seed), a loud note when random."""
     direction = "higher is better" if meta.get("higher_is_better", True) else "lower is better"
     scale = f"range [{meta['score_range'][0]}, {meta['score_range'][1]}], {direction}" if "score_range" in meta \
         else "score range not recorded"
-    text = f"model {name}: outputs {', '.join(meta['outputs'])}; {scale}; weights={weights}"
+    seed = f" (initialisation seed {meta['init_seed']})" if "init_seed" in meta else ""
+    text = f"model {name}: outputs {', '.join(meta['outputs'])}; {scale}; weights={weights}{seed}"
     if weights == "random" or meta.get("backbone_weights") == "random":
         text += "\nRANDOM weights: these scores test the code path; they do not measure quality."
     if meta.get("data") == "synthetic":
@@ -120,56 +149,117 @@ def describe_model(name: str, meta: dict, weights: str) -> str:
     return text
 
 
-def list_images(source: Path) -> tuple[list[str], list[str], list[str | None] | None]:
-    """(paths to read, paths to show, prompts from the CSV or None) for a folder or a CSV."""
+def list_images(source: Path) -> list[Entry]:
+    """The entries of a folder (see the module docstring) or of a CSV with a path column."""
     if source.is_dir():
-        files = sorted((p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-                       key=lambda p: p.relative_to(source).as_posix())
-        if not files:
-            raise TfagiqaError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {source}")
-        return [str(p) for p in files], [str(p) for p in files], None
+        return _folder_entries(source)
     if source.suffix.lower() == ".csv" and source.is_file():
-        table = read_table(source)
-        column = _path_column(table, source)
-        shown = [r[column] for r in table]
-        paths = [str(p if Path(p).is_absolute() else source.parent / p) for p in shown]
-        prompts = [r.get("prompt") or None for r in table] if "prompt" in table[0] else None
-        return paths, shown, prompts
+        return _csv_entries(source)
     raise TfagiqaError(f"--images must be a folder or a .csv file; {source} is neither")
 
 
-def read_table(path: Path) -> list[dict]:
-    """The rows of a CSV file as dicts (a TfagiqaError when missing or empty)."""
+def _folder_entries(source: Path) -> list[Entry]:
+    """Every entry named like an image under ``source`` (whatever it is), and every sub-folder that cannot be
+    listed, sorted by relative path."""
+    found: dict[str, Entry] = {}
+
+    def unlistable(error: OSError) -> None:
+        folder = Path(error.filename)
+        found[_relative(folder, source)] = Entry(str(folder), _display(str(folder)),
+                                                 error=f"cannot list this folder ({error.strerror}): its images "
+                                                       "are not scored")
+
+    for folder, subfolders, files in os.walk(source, onerror=unlistable):
+        for name in [*subfolders, *files]:
+            if Path(name).suffix.lower() in IMAGE_SUFFIXES:
+                path = Path(folder, name)
+                found[_relative(path, source)] = Entry(str(path), _display(str(path)))
+    if not found:
+        raise TfagiqaError(f"no image files ({', '.join(IMAGE_SUFFIXES)}) under {source}")
+    return [found[key] for key in sorted(found)]
+
+
+def _csv_entries(source: Path) -> list[Entry]:
+    """One entry per row of a listing CSV; paths relative to the CSV's folder; an empty path cell is an error row."""
+    table = read_table(source, "--images")
+    column = _path_column(table, source)
+    prompts = table["prompt"] if "prompt" in table.columns else None
+    entries = []
+    for i, cell in enumerate(table[column]):
+        line = table.attrs["rows"][i]
+        prompt = _cell(prompts.iat[i]) if prompts is not None else None
+        shown = _cell(cell)
+        if not shown:
+            entries.append(Entry("", "", prompt, f"row {line} of {source.name} has no {column}"))
+            continue
+        path = Path(shown) if Path(shown).is_absolute() else source.parent / shown
+        entries.append(Entry(str(path), shown, prompt))
+    return entries
+
+
+def read_table(path: Path, option: str):
+    """The rows of a user's CSV file (see the module docstring for encodings); a TfagiqaError when missing,
+    a folder, malformed or without rows."""
+    from tfagiqa.data.labels import read_csv, require_rows
+
+    if path.is_dir():
+        raise TfagiqaError(f"{option} {path} is a folder; give a CSV file")
     if not path.is_file():
-        raise TfagiqaError(f"{path} not found")
-    with path.open(newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        raise TfagiqaError(f"{path} has no rows")
-    return rows
+        raise TfagiqaError(f"{option} {path} not found")
+    table = read_csv(path)
+    require_rows(table, path)
+    return table
 
 
-def match_prompts(table: list[dict], shown: list[str], images: Path) -> list[str | None]:
-    """The prompt of each image from a (path, prompt) table, matched by the path as listed, the path relative
-    to the images folder, or the file name; None where the table has none."""
-    if "prompt" not in table[0]:
-        raise TfagiqaError("the --prompts CSV needs a prompt column")
+def match_prompts(table, entries: list[Entry], images: Path) -> None:
+    """Set each entry's prompt from a (path, prompt) table, matched by the path as listed, the path relative to
+    the images folder, or the file name; an entry the table does not name keeps no prompt. Two rows that give
+    one path different prompts are refused."""
+    if "prompt" not in table.columns:
+        raise TfagiqaError(f"the --prompts CSV needs a prompt column; it has {list(table.columns)}")
     column = _path_column(table, Path("--prompts"))
-    by_key = {r[column]: r["prompt"] for r in table if r["prompt"]}
-    out = []
-    for path in shown:
-        keys = [path, Path(path).name]
-        if images.is_dir():
-            keys.insert(1, Path(path).relative_to(images).as_posix())
-        out.append(next((by_key[k] for k in keys if k in by_key), None))
+    by_key: dict[str, tuple[str, int]] = {}
+    for key, prompt, line in zip(table[column], table["prompt"], table.attrs["rows"]):
+        key, prompt = _cell(key), _cell(prompt)
+        if not key or not prompt:
+            continue
+        if key in by_key and by_key[key][0] != prompt:
+            raise TfagiqaError(f"--prompts: rows {by_key[key][1]} and {line} give {key!r} different prompts")
+        by_key[key] = (prompt, line)
+    for entry in entries:
+        keys = [entry.shown, Path(entry.path).name]
+        if images.is_dir() and entry.path:
+            keys.insert(1, _relative(Path(entry.path), images))
+        entry.prompt = next((by_key[k][0] for k in keys if k in by_key), None)
+
+
+def _output_path(out: Path) -> Path:
+    """--out, checked before any work: not a folder, its folder creatable."""
+    if out.is_dir():
+        raise TfagiqaError(f"--out {out} is a folder; give a file name such as {out / 'scores.csv'}")
+    out.parent.mkdir(parents=True, exist_ok=True)
     return out
 
 
-def _path_column(table: list[dict], source: Path) -> str:
-    column = next((c for c in PATH_COLUMNS if c in table[0]), None)
+def _path_column(table, source: Path) -> str:
+    column = next((c for c in PATH_COLUMNS if c in table.columns), None)
     if column is None:
-        raise TfagiqaError(f"{source} needs one of the columns {', '.join(PATH_COLUMNS)}")
+        raise TfagiqaError(f"{source} needs one of the columns {', '.join(PATH_COLUMNS)}; it has {list(table.columns)}")
     return column
+
+
+def _cell(value) -> str:
+    """A CSV cell as a stripped string ('' for an empty one)."""
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return path.relative_to(folder).as_posix()
+
+
+def _display(path: str) -> str:
+    """A path as text that can be written to a UTF-8 file: undecodable bytes of a file name become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _fixed(value) -> str:

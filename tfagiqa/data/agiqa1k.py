@@ -42,20 +42,22 @@ def read_agiqa1k(dataset_dir: str | Path, *, require_images: bool = True, on_err
     """Read AGIQA-1K into canonical columns; its single MOS is the ``overall`` label."""
     dataset_dir = Path(dataset_dir)
     source = labels.require_file(dataset_dir / LABEL_FILE, "AGIQA-1K", HINT)
-    raw = labels.read_excel(source, sheet_name=0)
+    raw = labels.read_excel(source)
     labels.require_columns(raw, COLUMNS, source)
-    names = raw["Image"].astype(str).str.strip()
-    for row, name in enumerate(names):
-        if NAME_PATTERN.fullmatch(name) is None:
-            raise DataError(f"{source}: row {row + 2}: image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg")
+    labels.require_rows(raw, source)
+    names, problems = labels.text_cells(raw["Image"], "image name")
+    for i, name in enumerate(names):
+        if name and NAME_PATTERN.fullmatch(name) is None:
+            problems[i] = f"image name {name!r} is not {{deepai|dreamStudio}}_M_S_P_T.jpg"
     image_dir = labels.find_image_dir(dataset_dir, IMAGE_DIRS, "AGIQA-1K") if require_images else dataset_dir / IMAGE_DIRS[0]
     df = pd.DataFrame({
         schema.IMAGE: [str(image_dir / n) for n in names],
         schema.NAME: names,
         schema.PROMPT: raw["Prompt"].fillna("").astype(str),
         schema.GENERATOR: [schema.harmonise_generator(n.split("_")[0]) for n in names],
-        schema.GROUP: [object_group(n) for n in names],
-        schema.OVERALL: pd.to_numeric(raw["MOS"], errors="coerce"),
+        schema.GROUP: [object_group(n) if i not in problems else "" for i, n in enumerate(names)],
+        schema.OVERALL: labels.numbers(raw["MOS"]),
     })
     df = labels.finish(df, "agiqa1k", dataset_dir)
-    return labels.validate(df, source, on_error, require_images, known_duplicates=KNOWN_DUPLICATES)
+    return labels.validate(df, source, on_error, require_images, known_duplicates=KNOWN_DUPLICATES,
+                           rows=raw.attrs["rows"], problems=problems, cells={schema.OVERALL: raw["MOS"]})

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import scipy.io
 
 from tfagiqa.data import labels, schema, subsets
 from tfagiqa.errors import DataError
@@ -30,17 +29,14 @@ HINT = (
 )
 
 
-def read_mat_column(path: Path, key: str) -> np.ndarray:
-    """One (N, 1) array from a MATLAB file, flattened, with a DataError for a missing file or key."""
+def read_mat_column(path: Path, key: str) -> tuple[np.ndarray, pd.Series]:
+    """One column of values from a MATLAB file: (float64 [N], the cells as read, named ``"<file> <key>"``).
+
+    A missing file or key, an unreadable file or a matrix that is not one column or row is a DataError;
+    a cell that is not a number (text, an empty cell of a cell array) is NaN, and ``labels.validate`` quotes it.
+    """
     labels.require_file(path, "AIGCIQA2023", HINT)
-    try:
-        content = scipy.io.loadmat(path)
-    except Exception as exc:
-        raise DataError(f"cannot read MATLAB file {path}: {exc}") from exc
-    if key not in content:
-        keys = [k for k in content if not k.startswith("__")]
-        raise DataError(f"{path}: no variable {key!r} (it has {keys})")
-    return np.asarray(content[key], dtype=float).reshape(-1)
+    return labels.mat_column(path, key)
 
 
 def read_aigciqa2023(dataset_dir: str | Path, *, require_images: bool = True, on_error: str = "raise") -> pd.DataFrame:
@@ -49,14 +45,16 @@ def read_aigciqa2023(dataset_dir: str | Path, *, require_images: bool = True, on
     data = dataset_dir / "DATA"
     mos = {label: read_mat_column(data / "MOS" / f, "MOSz") for label, f in MOS_FILES.items()}
     std = {label: read_mat_column(data / "STD" / f, "SD") for label, f in STD_FILES.items()}
-    n = len(mos[schema.QUALITY])
-    lengths = {f: len(v) for f, v in zip([*MOS_FILES.values(), *STD_FILES.values()], [*mos.values(), *std.values()])}
-    if len(set(lengths.values())) != 1 or n % (len(GENERATORS) * IMAGES_PER_PROMPT):
+    n = len(mos[schema.QUALITY][0])
+    lengths = {f: len(v) for f, v in zip([*MOS_FILES.values(), *STD_FILES.values()],
+                                         [*(m for m, _ in mos.values()), *(v for v, _ in std.values())])}
+    per_set = len(GENERATORS) * IMAGES_PER_PROMPT
+    if len(set(lengths.values())) != 1 or n == 0 or n % per_set:
         raise DataError(
-            f"{data}: the MOS/STD files must all have the same length, a multiple of "
-            f"{len(GENERATORS) * IMAGES_PER_PROMPT}; found {lengths}"
+            f"{data}: the MOS/STD files must all have the same length, a positive multiple of {per_set}; "
+            f"found {lengths}"
         )
-    n_prompts = n // (len(GENERATORS) * IMAGES_PER_PROMPT)
+    n_prompts = n // per_set
     prompt_file = labels.require_file(dataset_dir / PROMPT_FILE, "AIGCIQA2023", HINT)
     sheet = labels.read_excel(prompt_file, header=None)
     if sheet.shape[1] < 3 or len(sheet) != n_prompts:
@@ -79,9 +77,10 @@ def read_aigciqa2023(dataset_dir: str | Path, *, require_images: bool = True, on
         schema.GROUP: [f"prompt{p:03d}" for p in prompt_id],
     })
     for label in MOS_FILES:
-        df[label] = mos[label]
-        df[f"{label}_std"] = std[label]
+        df[label] = mos[label][0]
+        df[f"{label}_std"] = std[label][0]
     df[schema.T2I_GROUP] = df[schema.GENERATOR].map(subsets.t2i_group)
     df[schema.STYLE_GROUP] = np.where(prompt_id == BAROQUE_PROMPT_ID, "Baroque", subsets.NO_STYLE)
     df = labels.finish(df, "aigciqa2023", dataset_dir)
-    return labels.validate(df, data / "MOS" / MOS_FILES[schema.QUALITY], on_error, require_images, first_row=0)
+    cells = {**{label: c for label, (_, c) in mos.items()}, **{f"{label}_std": c for label, (_, c) in std.items()}}
+    return labels.validate(df, data / "MOS", on_error, require_images, first_row=0, cells=cells)

@@ -5,7 +5,7 @@ change the pixels (image size, crop, resize_to, augmentation view and options), 
 SHA-256. It is stored in ``root`` as ``<hash>.npy`` (features, rows in image order) and ``<hash>.json``
 (the key, the feature shape and dtype, the image paths in row order). The sidecar is written last and
 removed first, so it marks a complete entry; both files are written to a temporary file and moved into place
-with ``os.replace``, so an interrupted run leaves either the previous entry or none, never half a file.
+with ``os.replace`` (:mod:`tfagiqa.atomic`), so an interrupted run leaves either the previous entry or none, never half a file.
 
 Rows are matched to the DataFrame by image path: when every image of ``df`` is in the entry, the rows are
 returned in ``df``'s order (a fold of a cached dataset costs nothing); otherwise all of ``df`` is computed
@@ -15,11 +15,9 @@ their random transforms in stream order, so a partial computation would not repr
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -30,6 +28,7 @@ import pandas as pd
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from tfagiqa.atomic import atomic_path
 from tfagiqa.data import schema
 from tfagiqa.data.pipeline import Size, augmentation, make_dataset, size_pair, surface_data_errors
 
@@ -168,15 +167,6 @@ def _compute(dataset: tf.data.Dataset, compute_fn: Callable, total: int, progres
 
 
 def _atomic_write(path: Path, write: Callable[[IO[bytes]], Any]) -> None:
-    """Write through a temporary file in the same folder, fsync it, then os.replace it onto ``path``."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    """Write through a temporary file beside ``path`` (tfagiqa.atomic): a kill leaves the old file or none."""
+    with atomic_path(path) as temporary, temporary.open("wb") as f:
+        write(f)

@@ -31,6 +31,9 @@ ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 def load_image(path: str | os.PathLike) -> np.ndarray:
     """Decode ``path`` into a uint8 H×W×3 RGB array, or raise ``DataError("cannot read image <path>: <reason>")``."""
     path = Path(os.fsdecode(path))
+    problem = path_problem(path)
+    if problem:
+        raise DataError(f"cannot read image {path}: {problem}")
     try:
         if path.stat().st_size == 0:
             raise DataError(f"cannot read image {path}: empty file (0 bytes)")
@@ -43,8 +46,23 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"cannot read image {path}: file not found") from exc
     except UnidentifiedImageError as exc:
         raise DataError(f"cannot read image {path}: not a recognised image file") from exc
-    except Exception as exc:  # Pillow decoders raise OSError, SyntaxError, ValueError, struct.error, EOFError...
+    except OSError as exc:
+        reason = exc.strerror if exc.filename is not None and exc.strerror else str(exc) or type(exc).__name__
+        raise DataError(f"cannot read image {path}: {reason}") from exc
+    except Exception as exc:  # Pillow decoders raise SyntaxError, ValueError, struct.error, EOFError...
         raise DataError(f"cannot read image {path}: {str(exc) or type(exc).__name__}") from exc
+
+
+def path_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be opened as an image file ("file not found", a folder, a broken link), or None."""
+    path = Path(path)
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return "it is a folder, not a file"
+    if path.is_symlink():
+        return f"broken symbolic link to {os.readlink(path)}"
+    return "file not found"
 
 
 def decode_image_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:

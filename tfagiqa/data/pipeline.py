@@ -40,6 +40,7 @@ import tensorflow as tf
 from tfagiqa.data import schema
 from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.images import load_image
+from tfagiqa.data.labels import image_problem
 from tfagiqa.errors import DataError
 
 CROPS = ("resize", "random_crop", "center_crop", "fixed_crops")
@@ -222,11 +223,12 @@ def _check_options(crop: str, n_crops: int, resize_to: Size | None) -> None:
 
 
 def _existing_paths(df: pd.DataFrame) -> np.ndarray:
-    """The image paths as strings, after checking that every file exists (a DataError lists the missing ones)."""
+    """The image paths as strings, after checking that every one is a file (a DataError lists those that are
+    missing, folders or broken links)."""
     if len(df) == 0:
         raise DataError("make_dataset: the DataFrame has no rows")
     paths = df[schema.IMAGE].astype(str).to_numpy()
-    missing = [p for p in paths if not Path(p).is_file()]
+    missing = [problem for p in paths if (problem := image_problem(p))]
     if missing:
         shown = "\n  ".join(missing[:5])
         more = f"\n  ... and {len(missing) - 5} more" if len(missing) > 5 else ""
@@ -235,15 +237,16 @@ def _existing_paths(df: pd.DataFrame) -> np.ndarray:
 
 
 def _labels(df: pd.DataFrame, label_columns: Sequence[str]) -> np.ndarray:
-    """float32 [len(df), n_labels] label matrix; a DataError for absent columns or NaN labels."""
+    """float32 [len(df), n_labels] label matrix; a DataError for absent columns, NaN or infinite labels."""
     absent = [c for c in label_columns if c not in df.columns]
     if absent:
         raise DataError(f"label column(s) {absent} not in this dataset; it has {schema.label_columns(df)}")
     values = df[list(label_columns)].to_numpy(dtype=np.float32).reshape(len(df), len(label_columns))
-    bad_rows = np.flatnonzero(np.isnan(values).any(axis=1))
+    bad_rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
     if bad_rows.size:
         images = df[schema.IMAGE].iloc[bad_rows[:3]].tolist()
-        raise DataError(f"{bad_rows.size} row(s) have NaN labels in {list(label_columns)}, e.g. {images}")
+        raise DataError(f"{bad_rows.size} row(s) have NaN labels or infinite labels in {list(label_columns)}, "
+                        f"e.g. {images}")
     return values
 
 

@@ -136,21 +136,25 @@ def convert(state: dict[str, np.ndarray]) -> keras.Model:
 
 def run(args: argparse.Namespace) -> int:
     """Convert, write model.keras and (unless --no-savedmodel) the scoring SavedModel; print what was written."""
+    from tfagiqa.atomic import atomic_folder
     from tfagiqa.export import ViewPolicy, export_savedmodel
     from tfagiqa.methods.hyperiqa.scorers import CROP, VIEWS, scoring_model
 
     state = load_state_dict(args.torch)
     model = convert(state)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
-    print(f"wrote {out / 'model.keras'} (input: normalised NHWC {model.input_shape[1]}² crops → score)")
+    crop = model.input_shape[1]
+    views = {**VIEWS, "resize_to": VIEWS["resize_to"] * crop // CROP}
+    with atomic_folder(out, ("model.keras", "savedmodel")) as folder:  # --out appears complete, or not at all
+        model.save(folder / "model.keras")
+        if not args.no_savedmodel:
+            outputs = ("quality",) if len(model.output_shape) == 1 else \
+                tuple(f"output_{i}" for i in range(model.output_shape[1]))
+            export_savedmodel(scoring_model(model, outputs), folder / "savedmodel",
+                              {"paper": "hypernet", "model": "hyperiqa", "source": str(args.torch)},
+                              ViewPolicy(**views))
+    print(f"wrote {out / 'model.keras'} (input: normalised NHWC {crop}² crops → score)")
     if not args.no_savedmodel:
-        crop = model.input_shape[1]
-        views = {**VIEWS, "resize_to": VIEWS["resize_to"] * crop // CROP}
-        outputs = ("quality",) if len(model.output_shape) == 1 else tuple(f"output_{i}" for i in range(model.output_shape[1]))
-        export_savedmodel(scoring_model(model, outputs), out / "savedmodel",
-                          {"paper": "hypernet", "model": "hyperiqa", "source": str(args.torch)}, ViewPolicy(**views))
         print(f"wrote {out / 'savedmodel'} (shorter side → {views['resize_to']}, mean over {views['n_crops']} fixed "
               f"{crop}² crops)")
     return 0

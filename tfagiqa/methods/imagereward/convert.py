@@ -178,19 +178,21 @@ def convert(state: dict[str, np.ndarray], vocabulary: list[str], vision_heads: i
 
 def run(args: argparse.Namespace) -> int:
     """Convert, write model.keras and (unless --no-savedmodel) the scoring SavedModel; print what was written."""
+    from tfagiqa.atomic import atomic_folder
     from tfagiqa.backbones.blip_text import read_bert_vocab
     from tfagiqa.export import ViewPolicy, export_savedmodel
     from tfagiqa.methods.imagereward.scorers import VIEWS, scoring_model
 
     model = convert(load_state_dict(args.torch), read_bert_vocab(args.vocab), args.vision_heads, args.text_heads)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
     size = model.input["image"].shape[1]
+    with atomic_folder(out, ("model.keras", "savedmodel")) as folder:  # --out appears complete, or not at all
+        model.save(folder / "model.keras")
+        if not args.no_savedmodel:
+            export_savedmodel(scoring_model(model), folder / "savedmodel",
+                              {"paper": "hypernet", "model": "imagereward", "source": str(args.torch)},
+                              ViewPolicy(**{**VIEWS, "resize_to": size}))
     print(f"wrote {out / 'model.keras'} (inputs: {size}² RGB in [0, 255] and the prompt → embedding, reward)")
     if not args.no_savedmodel:
-        export_savedmodel(scoring_model(model), out / "savedmodel",
-                          {"paper": "hypernet", "model": "imagereward", "source": str(args.torch)},
-                          ViewPolicy(**{**VIEWS, "resize_to": size}))
         print(f"wrote {out / 'savedmodel'} (shorter side → {size}, centre crop; output: reward)")
     return 0
