@@ -140,6 +140,54 @@ def test_serialisation_round_trips(tmp_path):
         np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-5)
 
 
+GRADIENTS = np.random.default_rng(3).normal(0, 1, (5, 4))
+START = np.array([0.5, -1.0, 2.0, 0.1])
+
+
+def keras_steps(optimizer, gradients=GRADIENTS) -> np.ndarray:
+    """The variable after applying ``gradients`` one step each, starting from START."""
+    variable = keras.Variable(START.astype("float32"))
+    for g in gradients:
+        optimizer.apply_gradients([(tf.constant(g, tf.float32), variable)])
+    return keras.ops.convert_to_numpy(variable)
+
+
+def test_branch_optimizer_is_adam_with_coupled_weight_decay():
+    """_optimizer against Adam written out with the decay added to the gradient (torch.optim.Adam's L2 form),
+    on the cosine rates of the schedule: lr_t = lr · (1 + cos(π t / T)) / 2 for steps t = 0 … T − 1."""
+    from tfagiqa.protocols.sfiqa import _optimizer
+
+    lr, wd, b1, b2, eps = 0.1, 0.05, 0.9, 0.999, 1e-8
+    w, m, v = START.copy(), np.zeros(4), np.zeros(4)
+    for t, g in enumerate(GRADIENTS, start=1):
+        g = g + wd * w
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        rate = lr * (1 + math.cos(math.pi * (t - 1) / len(GRADIENTS))) / 2
+        w = w - rate * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    np.testing.assert_allclose(keras_steps(_optimizer(lr, wd, len(GRADIENTS))), w, rtol=1e-5, atol=1e-6)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, len(GRADIENTS))
+    decoupled = keras_steps(keras.optimizers.Adam(schedule, weight_decay=wd, epsilon=eps))
+    assert np.abs(decoupled - w).max() > 1e-3  # Keras' own weight_decay (decoupled) is measurably another optimiser
+    assert isinstance(_optimizer(lr, wd, 5, decoupled=True), keras.optimizers.AdamW)  # PickScore keeps AdamW
+
+
+def test_coupled_decay_adam_matches_torch_and_round_trips():
+    torch = pytest.importorskip("torch")
+    from tfagiqa.protocols.sfiqa import CoupledDecayAdam
+
+    parameter = torch.nn.Parameter(torch.tensor(START, dtype=torch.float32))
+    reference = torch.optim.Adam([parameter], lr=0.01, weight_decay=5e-4 * 100)
+    for g in GRADIENTS:
+        parameter.grad = torch.tensor(g, dtype=torch.float32)
+        reference.step()
+    optimizer = CoupledDecayAdam(l2=5e-4 * 100, learning_rate=0.01, epsilon=1e-8)
+    np.testing.assert_allclose(keras_steps(optimizer), parameter.detach().numpy(), rtol=1e-5, atol=1e-6)
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert isinstance(again, CoupledDecayAdam) and again.l2 == pytest.approx(0.05) and again.weight_decay is None
+    with pytest.raises(ValueError, match="l2="):
+        CoupledDecayAdam(weight_decay=0.1)
+
+
 def test_checkpoint_average():
     fusions = [sfiqa.fusion_model("code") for _ in range(4)]
     v = np.array([[1.0, 2.0], [3.0, -1.0]], "float32")
