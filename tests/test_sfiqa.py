@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfagiqa import metrics
+from tfagiqa import metrics, reports
 from tfagiqa.backbones.swinv2 import (TINY_TEST, WindowAttentionV2, relative_coords_table,
                                       relative_position_index, swinv2_backbone)
 from tfagiqa.data.aigiqa20k_split import stratified_split
@@ -138,6 +138,24 @@ def test_serialisation_round_trips(tmp_path):
         model.save(path)
         again = keras.saving.load_model(path)
         np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-5)
+
+
+PAPER_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "papers" / "sf-iqa.txt"
+
+
+def test_table5_transcribes_every_ranked_team():
+    """results/paper/sfiqa.csv holds Table 5 (the NTIRE 2024 leaderboard) row for row as the paper prints it."""
+    if not PAPER_TEXT.is_file():
+        pytest.skip(f"paper text not found at {PAPER_TEXT} (only present in the project's CI layout)")
+    text = PAPER_TEXT.read_text(encoding="utf-8")
+    block = text[text.index("Ranking\tTeam name\tMain Score"):text.index("Table 5.")].splitlines()[1:]
+    printed = [line.split("\t") for line in block if line.strip()]
+    paper = reports.read_paper(Path(__file__).resolve().parents[1] / "results" / "paper" / "sfiqa.csv")
+    table5 = paper[paper["table"] == "5"]
+    assert len(printed) == len(table5) == 15
+    for (rank, team, score), row in zip(printed, table5.itertuples()):
+        assert row.experiment == ("sfiqa" if team == "Ours" else f"rank{rank}") and row.value == score
+        assert row.metric == "main" and (team in row.note or team == "Ours")
 
 
 GRADIENTS = np.random.default_rng(3).normal(0, 1, (5, 4))
