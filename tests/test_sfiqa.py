@@ -306,6 +306,25 @@ def test_tables_and_split_figures(smoke_run, tmp_path):
     assert all(p.stat().st_size > 1000 for p in figures)
 
 
+def test_tables_show_every_result_row(smoke_run, tmp_path):
+    """make_tables --paper sfiqa: each row (every fusion setting, on all of the test side and on each T2I group) has
+    its SRCC and main score in Table 2's cell for its setting and subset (one split: the cell is the row's value)."""
+    from tfagiqa import reports_sfiqa
+
+    results_csv = smoke_run / "out" / "results.csv"
+    assert load_script("make_tables").main(["--paper", "sfiqa", "--results", str(results_csv),
+                                            "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(results_csv)
+    assert set(rows["subset"]) > {"all"} and set(rows["target"]) == {"quality"}
+    table = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
+    for row in rows.itertuples():
+        head = "" if row.subset == "all" else f"{reports_sfiqa.SUBSETS[row.subset]} "
+        for metric in ("srcc", "main"):
+            cell = float(table.loc[reports_sfiqa.LABELS[row.experiment], f"{head}{metric.upper()} ours"])
+            assert cell == pytest.approx(getattr(row, metric)), (row.experiment, row.subset, metric)
+    assert not list(tmp_path.glob("sfiqa_other_runs*"))
+
+
 @pytest.mark.parametrize("name", ["koniq10k", "livec", "live", "kadid10k"])
 def test_nriqa_standins_read_back_in_real_layouts(name, tmp_path):
     from tfagiqa.data.nriqa import DIRS, LABEL_FILES, load_nriqa
