@@ -223,8 +223,8 @@ def test_make_figures_writes_every_png(synthetic, tmp_path, with_results):
 def test_latest_keeps_every_result_and_collapses_reruns():
     """Rows that differ in target, selection, dataset or a setting are different results; equal keys are a rerun."""
     first = row("perception_after", 1, 0.5)
-    variants = [dict(first, target=t, selection=s, srcc=v) for t, s, v in
-                (("quality", "best_test_sum", 0.1), ("alignment", "best_test_sum", 0.2), ("quality", "last_epoch", 0.3))]
+    cases = (("quality", "best_test_sum", 0.1), ("alignment", "best_test_sum", 0.2), ("quality", "last_epoch", 0.3))
+    variants = [dict(first, target=t, selection=s, srcc=v) for t, s, v in cases]
     variants += [dict(first, target="quality", selection="best_test_sum", dataset="agiqa1k", srcc=0.4),
                  dict(first, target="quality", selection="best_test_sum", loss="rank", srcc=0.5),
                  dict(first, target="quality", selection="best_test_sum", srcc=0.6, seed=7)]  # rerun of the first
