@@ -20,6 +20,7 @@ from typing import NamedTuple
 import pandas as pd
 
 from tfagiqa import reports
+from tfagiqa.errors import TfagiqaError
 from tfagiqa.methods import for_paper
 
 RUN = "python experiments/run_dlsr.py --fold all --task {}"
@@ -151,9 +152,13 @@ def main(argv=None) -> int:
     paper_csv = Path(args.paper_csv or for_paper(args.paper).paper_csv)
     if not results_path.exists():
         print(f"no results at {results_path}: tables show the paper's numbers and 'not run' for ours")
-    ours = reports.load_results(results_path, args.paper)
-    for path in PAPERS[args.paper](ours, paper_csv, Path(args.out)):
-        print(f"wrote {path}")
+    try:
+        ours = reports.load_results(results_path, args.paper)
+        for path in PAPERS[args.paper](ours, paper_csv, Path(args.out)):
+            print(f"wrote {path}")
+    except TfagiqaError as exc:
+        print(f"make_tables: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -60,3 +60,24 @@ def test_heads_shapes_and_box_inputs():
     assert [l.name for l in stair.layers if l.name in ("A0", "A1", "A2", "A3")] == ["A0", "A1", "A2", "A3"]
     baseline = dlsr.perception_model(dlsr.PERCEPTION_BASELINE, feature_dim=16)
     assert not any(isinstance(l, (LogisticMapping, keras.layers.Dropout)) for l in baseline.layers)
+
+
+def _layer_sequence(layers):
+    """(kind, units, activation, rate) of Dense and Dropout layers, in order."""
+    return [(type(l).__name__, getattr(l, "units", None), getattr(getattr(l, "activation", None), "__name__", None),
+             getattr(l, "rate", None)) for l in layers if isinstance(l, (keras.layers.Dense, keras.layers.Dropout))]
+
+
+@pytest.mark.parametrize("dropout", [0.2, 0.0])
+def test_stair_reward_trunk_is_the_alignment_trunk(dropout):
+    """Table VIII compares the alignment head with StairReward on it: the shared trunk must be the same layers."""
+    vectorizer = prompt_vectorizer(["a red ball", "two blue cubes"])
+    config = dlsr.variant(dlsr.ALIGNMENT, dropout=dropout)
+    alignment = dlsr.alignment_model(vectorizer, ["glide"], config, feature_dim=16)
+    stair = dlsr.stair_reward_model(vectorizer, ["glide"], config, feature_dim=16)
+    head = [l for l in alignment.layers if l.name.startswith("alignment_")]
+    trunk = stair.get_layer("alignment_trunk").layers
+    expected = [("Dense", 128, "relu", None), ("Dropout", None, None, dropout),
+                ("Dense", 64, "sigmoid", None), ("Dropout", None, None, dropout)]
+    expected = expected if dropout else expected[::2]
+    assert _layer_sequence(head) == _layer_sequence(trunk) == expected

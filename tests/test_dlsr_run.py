@@ -48,6 +48,26 @@ def test_features_are_cached_once_per_view(run):
     assert len(list((run / "data" / "cache" / "features").glob("*.npy"))) == 4
 
 
+def test_tables_show_every_result_row(run, tmp_path):
+    """make_tables --paper dlsr: each row's SRCC and PLCC is the ours cell of its experiment and fold (Table II for
+    perception, VI alignment, VIII StairReward; Tables IV/VII for the subsets)."""
+    results_csv = run / "out" / "results.csv"
+    assert load_script("make_tables").main(["--paper", "dlsr", "--results", str(results_csv),
+                                            "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(results_csv)
+    assert len(rows) == 2
+    for row in rows.itertuples():
+        if row.subset == "all":
+            number = {"perception": 2, "alignment": 6, "stair": 8}[row.experiment.split("_")[0]]
+            table = pd.read_csv(tmp_path / f"dlsr_table{number}.csv", index_col=0)
+            cells = [table.loc[f"k={row.split_index}", f"{row.experiment} ours {m.upper()}"] for m in ("srcc", "plcc")]
+        else:
+            number = 4 if row.experiment == "perception_after" else 7
+            table = pd.read_csv(tmp_path / f"dlsr_table{number}.csv", index_col=[1, 2])
+            cells = [table.loc[(row.subset, f"k={row.split_index}"), f"ours {m.upper()}"] for m in ("srcc", "plcc")]
+        assert [float(c) for c in cells] == pytest.approx([row.srcc, row.plcc]), (row.experiment, row.subset)
+
+
 def score_in_fresh_process(savedmodel: Path, images: np.ndarray, prompts=None) -> np.ndarray:
     """Load the SavedModel with TensorFlow alone (no tfagiqa import) and score the images."""
     np.save(savedmodel.parent / "images.npy", images)

@@ -206,25 +206,53 @@ def test_epoch_selection_rules():
     assert outcome.pick("best_val_sum") == (1, history[0]["test"])
 
 
-def test_run_ipiqa_smoke_writes_tagged_rows_and_a_usable_scorer(tmp_path, pretrained_encoder):
+@pytest.fixture(scope="module")
+def ablation_run(tmp_path_factory, pretrained_encoder):
+    """run_ipiqa.py's smoke path for Table 3 row 5, one split, one epoch, both selection runs: the results folder."""
+    root = tmp_path_factory.mktemp("ipiqa_run")
     script = load_script("run_ipiqa")
-    common = ["--dataset", "agiqa3k", "--data-root", str(tmp_path / "data"), "--profile", "smoke", "--weights", "none",
-              "--repeats", "1", "--epochs", "1", "--out", str(tmp_path / "out")]
+    common = ["--dataset", "agiqa3k", "--data-root", str(root / "data"), "--profile", "smoke", "--weights", "none",
+              "--repeats", "1", "--epochs", "1", "--out", str(root / "out")]
     assert script.main([*common, "--ablation", "2"]) == 2  # Image2Prompt rows need the pre-trained encoder
     assert script.main([*common, "--ablation", "5", "--image2prompt", str(pretrained_encoder[0]),
-                        "--selection", "test"]) == 0
-    rows = pd.read_csv(tmp_path / "out" / "results.csv")
+                        "--selection", "both"]) == 0
+    return root / "out"
+
+
+def test_run_ipiqa_smoke_writes_tagged_rows_and_a_usable_scorer(ablation_run):
+    rows = pd.read_csv(ablation_run / "results.csv")
     assert set(rows["target"]) == {"quality", "alignment"}
-    assert set(rows["selection"]) == {"best_test_sum", "last_epoch"}
+    assert set(rows["selection"]) == {"best_test_sum", "last_epoch", "best_val_sum"}
     assert (rows["data"] == "synthetic").all() and (rows["profile"] == "smoke").all()
     assert rows["weights"].str.startswith("random+i2p:").all() and (rows["experiment"] == "ablation5").all()
     assert (rows["split"] == "ratio802_seed42").all() and rows["backbone"].str.startswith("clip_rn_w8").all()
     assert rows[["srcc", "plcc", "krcc"]].notna().all().all()
     prompts = {"images": images(), "prompt": np.array(["a cat", "a dog"])}
-    wrapped = ipiqa_scorers.build_agiqa3k(str(tmp_path / "out" / "models" / "ablation5_agiqa3k.keras"))(prompts)
-    saved = ipiqa_scorers.build_agiqa3k(str(tmp_path / "out" / "models" / "ablation5_agiqa3k_scorer.keras"))(prompts)
+    wrapped = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k.keras"))(prompts)
+    saved = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k_scorer.keras"))(prompts)
     assert set(saved) == {"quality", "alignment"} and saved["quality"].shape == (2,)
     np.testing.assert_allclose(saved["alignment"], wrapped["alignment"], atol=1e-5)
+
+
+def test_tables_show_every_result_row(ablation_run, tmp_path):
+    """make_tables --paper ipiqa: each row's SRCC/KRCC is in its table's cell (the mean over the rows of that
+    experiment, dataset, target and selection) and the cell counts its split."""
+    from tfagiqa import reports_ipiqa
+
+    assert load_script("make_tables").main(["--paper", "ipiqa", "--results", str(ablation_run / "results.csv"),
+                                            "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(ablation_run / "results.csv")
+    tag = {selection: tag for tag, selection in reports_ipiqa.SELECTIONS.items()}
+    assert len(rows) == 6
+    for row in rows.itertuples():
+        table = pd.read_csv(tmp_path / f"ipiqa_table3{tag[row.selection]}.csv", index_col=0)
+        column = reports_ipiqa.DATASET_NAMES[f"{row.dataset}:{row.target}"]
+        group = rows[(rows["selection"] == row.selection) & (rows["target"] == row.target)]
+        for metric in ("srcc", "krcc"):
+            cell = float(table.loc[row.experiment, f"{column} {metric.upper()} ours"])
+            assert cell == pytest.approx(group[metric].mean()), (row.selection, row.target, metric)
+        assert table.loc[row.experiment, f"{column} splits"] == len(group) == 1
+    assert not list(tmp_path.glob("ipiqa_other_runs*"))  # every row has its cell
 
 
 def test_bpe_tokenizer_follows_openai_layout(tmp_path):

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from tfagiqa import metrics
 from tfagiqa.errors import DataError, TfagiqaError
@@ -137,3 +138,55 @@ def test_bad_input_raises_clear_error(pred, mos, message):
     assert isinstance(info.value, DataError) and isinstance(info.value, TfagiqaError)
     with pytest.raises(MetricInputError, match=message):
         metrics.srcc(pred, mos)
+
+
+def test_three_samples_score_without_fits():
+    # ranks d = (0, -1, 1): SRCC = 1 - 6·2/(3·8) = 0.5; centred (-1, 0, 1)·(-1, 1, 0) = 1 over sqrt(2·2): PLCC 0.5;
+    # pairs: 2 concordant, 1 discordant: KRCC 1/3. Neither logistic can be fitted to 3 points.
+    with pytest.warns(MetricWarning, match="3 samples cannot determine [45] parameters"):
+        scores = metrics.evaluate([1, 2, 3], [1, 3, 2])
+    assert (scores["srcc"], scores["plcc"], scores["krcc"]) == pytest.approx((0.5, 0.5, 1 / 3))
+    assert scores["rmse"] == pytest.approx(math.sqrt(2 / 3)) and scores["main"] == pytest.approx(0.5)
+    assert scores["plcc_logistic4_converged"] is False and scores["plcc_logistic5_converged"] is False
+    assert scores["plcc_logistic4"] == scores["plcc_logistic5"] == pytest.approx(0.5)  # the raw PLCC
+    with pytest.warns(MetricWarning, match="3 samples cannot determine 5 parameters"):
+        fit = metrics.fit_logistic([1, 2, 3], [1, 3, 2], 5)
+    assert fit.params is None and not fit.converged and list(fit.mapped) == [1, 2, 3]
+
+
+def test_four_samples_fit_only_the_four_parameter_logistic():
+    # d = (-1, 1, -1, 1): SRCC = 1 - 6·4/(4·15) = 0.6 = PLCC (both vectors are rankings); 4 of 6 pairs concordant.
+    pred, mos = [1, 2, 3, 4], [2, 1, 4, 3]
+    with pytest.warns(MetricWarning, match="4 samples cannot determine 5 parameters"):
+        scores = metrics.evaluate(pred, mos)
+    assert (scores["srcc"], scores["plcc"], scores["krcc"]) == pytest.approx((0.6, 0.6, 1 / 3))
+    assert scores["plcc_logistic5_converged"] is False and scores["plcc_logistic5"] == pytest.approx(0.6)
+    fit = metrics.fit_logistic(pred, mos, 4)
+    assert scores["plcc_logistic4_converged"] is fit.converged is True
+    assert scores["plcc_logistic4"] == pytest.approx(stats.pearsonr(metrics.logistic4(pred, *fit.params), mos)[0])
+
+
+def test_five_samples_with_ties_match_hand_computation_and_scipy():
+    # average ranks pred (1, 2.5, 2.5, 4, 5), mos (1, 3, 2, 4.5, 4.5): Pearson of ranks = 9/9.5.
+    # 8 concordant pairs, none discordant, one tie in pred only and one in mos only: tau-b = 8/sqrt(9·9).
+    # raw Pearson: centred sums 5.4 / sqrt(5.2·6.8).
+    pred, mos = [1, 2, 2, 3, 4], [1, 3, 2, 4, 4]
+    scores = metrics.evaluate(pred, mos)
+    assert scores["srcc"] == pytest.approx(9 / 9.5) == stats.spearmanr(pred, mos)[0]
+    assert scores["krcc"] == pytest.approx(8 / 9) == stats.kendalltau(pred, mos)[0]
+    assert scores["plcc"] == pytest.approx(5.4 / math.sqrt(5.2 * 6.8)) == stats.pearsonr(pred, mos)[0]
+    for n in (4, 5):
+        assert isinstance(scores[f"plcc_logistic{n}_converged"], bool)
+        assert -1 <= scores[f"plcc_logistic{n}"] <= 1
+
+
+def test_three_samples_with_a_tie_and_constant_predictions():
+    # pred ranks (1.5, 1.5, 3) against (1, 2, 3): SRCC = 1.5/sqrt(1.5·2); tau-b = 2/sqrt((3-1)·3).
+    with pytest.warns(MetricWarning, match="cannot determine"):
+        scores = metrics.evaluate([1, 1, 2], [1, 2, 3])
+    assert scores["srcc"] == pytest.approx(1.5 / math.sqrt(3)) and scores["krcc"] == pytest.approx(2 / math.sqrt(6))
+    for n in (3, 4, 5):
+        with pytest.warns(MetricWarning, match="constant"):
+            scores = metrics.evaluate([2.0] * n, list(range(n)))
+        assert all(math.isnan(scores[k]) for k in ("srcc", "plcc", "krcc", "plcc_logistic4", "plcc_logistic5"))
+        assert scores["plcc_logistic4_converged"] is False and scores["plcc_logistic5_converged"] is False

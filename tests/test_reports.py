@@ -218,3 +218,74 @@ def test_make_figures_writes_every_png(synthetic, tmp_path, with_results):
     for name in expected:
         with Image.open(out / name) as image:
             assert image.format == "PNG" and image.width >= 500 and image.height >= 400
+
+
+def test_latest_keeps_every_result_and_collapses_reruns():
+    """Rows that differ in target, selection, dataset or a setting are different results; equal keys are a rerun."""
+    first = row("perception_after", 1, 0.5)
+    cases = (("quality", "best_test_sum", 0.1), ("alignment", "best_test_sum", 0.2), ("quality", "last_epoch", 0.3))
+    variants = [dict(first, target=t, selection=s, srcc=v) for t, s, v in cases]
+    variants += [dict(first, target="quality", selection="best_test_sum", dataset="agiqa1k", srcc=0.4),
+                 dict(first, target="quality", selection="best_test_sum", loss="rank", srcc=0.5),
+                 dict(first, target="quality", selection="best_test_sum", srcc=0.6, seed=7)]  # rerun of the first
+    kept = reports.latest(pd.DataFrame(variants))
+    assert list(kept["srcc"]) == [0.2, 0.3, 0.4, 0.5, 0.6]
+
+
+def test_ipiqa_tables_give_each_setting_a_row_and_list_the_rest(tmp_path):
+    """Two heads of one experiment get a row each; a baseline's alignment (no paper cell) goes to other runs."""
+    from tfagiqa import reports_ipiqa
+
+    def ipiqa_row(experiment, target, head, srcc, split):
+        fields = dict(paper="ipiqa", experiment=experiment, dataset="agiqa3k", data="synthetic", weights="random",
+                      split="ratio802_seed42", split_index=split, seed=0, selection="best_test_sum", profile="smoke")
+        return {**results.provenance(**fields), "target": target, "subset": "all", "backbone": "tiny", "head": head,
+                "qa_token": "learned", "srcc": srcc, "plcc": srcc, "krcc": srcc}
+
+    rows = pd.DataFrame([ipiqa_row("ipiqa", "quality", "mlp", 0.2, 1), ipiqa_row("ipiqa", "quality", "mlp", 0.4, 2),
+                         ipiqa_row("ipiqa", "quality", "linear", 0.7, 1),
+                         ipiqa_row("resnet50", "alignment", "linear", 0.9, 1)])
+    reports_ipiqa.make_tables(rows, tmp_path)
+    table1 = pd.read_csv(tmp_path / "ipiqa_table1.csv", index_col=0)
+    assert float(table1.loc["ipiqa [head=mlp]", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.3)
+    assert float(table1.loc["ipiqa [head=linear]", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.7)
+    assert table1.loc["ipiqa [head=linear]", "AGIQA-3K quality splits"] == 1
+    assert table1.loc["ipiqa [head=mlp]", "AGIQA-3K quality SRCC paper"] == table1.loc["ipiqa [head=linear]",
+                                                                                        "AGIQA-3K quality SRCC paper"]
+    other = pd.read_csv(tmp_path / "ipiqa_other_runs.csv")
+    assert other[["experiment", "target", "srcc"]].values.tolist() == [["resnet50", "alignment", 0.9]]
+
+
+def test_dlsr_tables_refuse_two_results_for_one_fold(tmp_path, capsys):
+    """Two training datasets for one experiment and fold cannot share a cell: a clear error, no table."""
+    results_path = tmp_path / "results.csv"
+    results.append_rows(results_path, [row("perception_after", 1, 0.5), dict(row("perception_after", 1, 0.6),
+                                                                               dataset="agiqa3k+aigciqa2023")])
+    assert load_script("make_tables").main(["--results", str(results_path), "--out", str(tmp_path / "t")]) == 2
+    assert "perception_after (all) has several results per fold, differing in ['dataset']" in capsys.readouterr().err
+
+
+def test_sfiqa_tables_per_fusion_label_with_checkpoint_rows(tmp_path):
+    """A fusion block trained on the alignment label gets its own tables; --checkpoints K rows get a Table 2 row."""
+    from tfagiqa import reports_sfiqa
+
+    def sfiqa_row(experiment, target, subset, srcc):
+        fields = dict(paper="sfiqa", experiment=experiment, dataset="agiqa3k", data="synthetic", weights="random",
+                      split="ratio802_seed42", split_index=1, seed=0, selection="last_epoch", profile="smoke")
+        return {**results.provenance(**fields), "target": target, "subset": subset, "backbone": "tiny",
+                "srcc": srcc, "plcc": srcc, "main": srcc}
+
+    rows = pd.DataFrame([sfiqa_row("fusion_code", "quality", "all", 0.1),
+                         sfiqa_row("fusion_code", "alignment", "all", 0.2),
+                         sfiqa_row("fusion_code", "alignment", "t2i_group=good", 0.3),
+                         sfiqa_row("fusion_code_avg4", "quality", "all", 0.4)])
+    names = {p.name for p in reports_sfiqa.make_tables(rows, tmp_path)}
+    assert {"sfiqa_table2_agiqa3k.csv", "sfiqa_table2_agiqa3k_alignment.csv"} <= names
+    assert not any(name.startswith("sfiqa_other_runs") for name in names)
+    quality = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
+    alignment = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k_alignment.csv", index_col=0)
+    full = reports_sfiqa.LABELS["fusion_code"]
+    assert float(quality.loc[full, "SRCC ours"]) == pytest.approx(0.1) and "Good SRCC ours" not in quality
+    assert float(quality.loc[f"{full}, mean of 4 checkpoints", "SRCC ours"]) == pytest.approx(0.4)
+    assert float(alignment.loc[full, "SRCC ours"]) == pytest.approx(0.2)
+    assert float(alignment.loc[full, "Good SRCC ours"]) == pytest.approx(0.3)

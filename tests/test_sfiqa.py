@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import tensorflow as tf
 
-from tfagiqa import metrics
+from tfagiqa import metrics, reports
 from tfagiqa.backbones.swinv2 import (TINY_TEST, WindowAttentionV2, relative_coords_table,
                                       relative_position_index, swinv2_backbone)
 from tfagiqa.methods.sfiqa.split import stratified_split
@@ -140,6 +140,72 @@ def test_serialisation_round_trips(tmp_path):
         np.testing.assert_allclose(np.asarray(again(x)), np.asarray(model(x)), atol=1e-5)
 
 
+PAPER_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "papers" / "sf-iqa.txt"
+
+
+def test_table5_transcribes_every_ranked_team():
+    """results/paper/sfiqa.csv holds Table 5 (the NTIRE 2024 leaderboard) row for row as the paper prints it."""
+    if not PAPER_TEXT.is_file():
+        pytest.skip(f"paper text not found at {PAPER_TEXT} (only present in the project's CI layout)")
+    text = PAPER_TEXT.read_text(encoding="utf-8")
+    block = text[text.index("Ranking\tTeam name\tMain Score"):text.index("Table 5.")].splitlines()[1:]
+    printed = [line.split("\t") for line in block if line.strip()]
+    paper = reports.read_paper(Path(__file__).resolve().parents[1] / "results" / "paper" / "sfiqa.csv")
+    table5 = paper[paper["table"] == "5"]
+    assert len(printed) == len(table5) == 15
+    for (rank, team, score), row in zip(printed, table5.itertuples()):
+        assert row.experiment == ("sfiqa" if team == "Ours" else f"rank{rank}") and row.value == score
+        assert row.metric == "main" and (team in row.note or team == "Ours")
+
+
+GRADIENTS = np.random.default_rng(3).normal(0, 1, (5, 4))
+START = np.array([0.5, -1.0, 2.0, 0.1])
+
+
+def keras_steps(optimizer, gradients=GRADIENTS) -> np.ndarray:
+    """The variable after applying ``gradients`` one step each, starting from START."""
+    variable = keras.Variable(START.astype("float32"))
+    for g in gradients:
+        optimizer.apply_gradients([(tf.constant(g, tf.float32), variable)])
+    return keras.ops.convert_to_numpy(variable)
+
+
+def test_branch_optimizer_is_adam_with_coupled_weight_decay():
+    """_optimizer against Adam written out with the decay added to the gradient (torch.optim.Adam's L2 form),
+    on the cosine rates of the schedule: lr_t = lr · (1 + cos(π t / T)) / 2 for steps t = 0 … T − 1."""
+    from tfagiqa.protocols.sfiqa import _optimizer
+
+    lr, wd, b1, b2, eps = 0.1, 0.05, 0.9, 0.999, 1e-8
+    w, m, v = START.copy(), np.zeros(4), np.zeros(4)
+    for t, g in enumerate(GRADIENTS, start=1):
+        g = g + wd * w
+        m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        rate = lr * (1 + math.cos(math.pi * (t - 1) / len(GRADIENTS))) / 2
+        w = w - rate * (m / (1 - b1 ** t)) / (np.sqrt(v / (1 - b2 ** t)) + eps)
+    np.testing.assert_allclose(keras_steps(_optimizer(lr, wd, len(GRADIENTS))), w, rtol=1e-5, atol=1e-6)
+    schedule = keras.optimizers.schedules.CosineDecay(lr, len(GRADIENTS))
+    decoupled = keras_steps(keras.optimizers.Adam(schedule, weight_decay=wd, epsilon=eps))
+    assert np.abs(decoupled - w).max() > 1e-3  # Keras' own weight_decay (decoupled) is measurably another optimiser
+    assert isinstance(_optimizer(lr, wd, 5, decoupled=True), keras.optimizers.AdamW)  # PickScore keeps AdamW
+
+
+def test_coupled_decay_adam_matches_torch_and_round_trips():
+    torch = pytest.importorskip("torch")
+    from tfagiqa.protocols.sfiqa import CoupledDecayAdam
+
+    parameter = torch.nn.Parameter(torch.tensor(START, dtype=torch.float32))
+    reference = torch.optim.Adam([parameter], lr=0.01, weight_decay=5e-4 * 100)
+    for g in GRADIENTS:
+        parameter.grad = torch.tensor(g, dtype=torch.float32)
+        reference.step()
+    optimizer = CoupledDecayAdam(l2=5e-4 * 100, learning_rate=0.01, epsilon=1e-8)
+    np.testing.assert_allclose(keras_steps(optimizer), parameter.detach().numpy(), rtol=1e-5, atol=1e-6)
+    again = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert isinstance(again, CoupledDecayAdam) and again.l2 == pytest.approx(0.05) and again.weight_decay is None
+    with pytest.raises(ValueError, match="l2="):
+        CoupledDecayAdam(weight_decay=0.1)
+
+
 def test_checkpoint_average():
     fusions = [sfiqa.fusion_model("code") for _ in range(4)]
     v = np.array([[1.0, 2.0], [3.0, -1.0]], "float32")
@@ -238,6 +304,25 @@ def test_tables_and_split_figures(smoke_run, tmp_path):
     df = aigiqa20k_like()
     figures = reports_sfiqa.make_figures(df, stratified_split(df), tmp_path, data_kind="synthetic")
     assert all(p.stat().st_size > 1000 for p in figures)
+
+
+def test_tables_show_every_result_row(smoke_run, tmp_path):
+    """make_tables --paper sfiqa: each row (every fusion setting, on all of the test side and on each T2I group) has
+    its SRCC and main score in Table 2's cell for its setting and subset (one split: the cell is the row's value)."""
+    from tfagiqa import reports_sfiqa
+
+    results_csv = smoke_run / "out" / "results.csv"
+    assert load_script("make_tables").main(["--paper", "sfiqa", "--results", str(results_csv),
+                                            "--out", str(tmp_path)]) == 0
+    rows = pd.read_csv(results_csv)
+    assert set(rows["subset"]) > {"all"} and set(rows["target"]) == {"quality"}
+    table = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
+    for row in rows.itertuples():
+        head = "" if row.subset == "all" else f"{reports_sfiqa.SUBSETS[row.subset]} "
+        for metric in ("srcc", "main"):
+            cell = float(table.loc[reports_sfiqa.LABELS[row.experiment], f"{head}{metric.upper()} ours"])
+            assert cell == pytest.approx(getattr(row, metric)), (row.experiment, row.subset, metric)
+    assert not list(tmp_path.glob("sfiqa_other_runs*"))
 
 
 @pytest.mark.parametrize("name", ["koniq10k", "livec", "live", "kadid10k"])

@@ -123,10 +123,17 @@ def _check_n_params(n_params: int) -> None:
 
 
 def _fit(p: np.ndarray, m: np.ndarray, n_params: int) -> LogisticFit:
-    """Least-squares fit of a logistic from pred to mos on validated vectors; never raises on non-convergence."""
+    """Least-squares fit of a logistic from pred to mos on validated vectors; never raises on non-convergence.
+
+    A fit needs at least as many samples as parameters (fewer leave the least-squares problem underdetermined and
+    scipy's ``curve_fit`` refuses them): with 3 samples neither fit is made, with 4 only the 4-parameter one. A fit
+    not made is a fallback like a failed one (raw prediction, ``converged`` False), so small subsets still score.
+    """
     _check_n_params(n_params)
     if np.ptp(p) == 0:
         return _fallback(p, n_params, "pred is constant")
+    if p.size < n_params:
+        return _fallback(p, n_params, f"{p.size} samples cannot determine {n_params} parameters")
     func = logistic4 if n_params == 4 else logistic5
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", optimize.OptimizeWarning)
@@ -186,7 +193,11 @@ def plcc_logistic(pred: ArrayLike, mos: ArrayLike, n_params: int = 4) -> float:
 
 
 def evaluate(pred: ArrayLike, mos: ArrayLike) -> dict[str, float | bool]:
-    """Every score of SPEC §1.1: `plcc` is raw, `plcc_logistic{4,5}` mapped, `*_converged` says if each fit worked."""
+    """Every score of SPEC §1.1: `plcc` is raw, `plcc_logistic{4,5}` mapped, `*_converged` says if each fit worked.
+
+    Any sample of MIN_SAMPLES or more scores (SF-IQA scores small T2I subsets): a logistic fit with fewer samples
+    than parameters is not made, and its PLCC is the raw one with ``*_converged`` False.
+    """
     p, m = _check(pred, mos)
     scores: dict[str, float | bool] = dict.fromkeys(
         ("srcc", "plcc", "plcc_logistic4", "plcc_logistic5", "krcc"), float("nan")

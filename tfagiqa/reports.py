@@ -27,7 +27,11 @@ METRICS = ("srcc", "plcc")
 NOT_RUN = "not run"
 ONE_FOLD = "n/a (1 fold)"
 SOURCE_KEYS = ("data", "weights", "profile", "backbone")
-RUN_KEYS = (*SOURCE_KEYS, "experiment", "subset", "split_index")
+# settings a run script varies under one experiment name: run_hypernet.py's text embedder, schedule and loss,
+# run_ipiqa.py's head and [QA] token
+SETTING_KEYS = ("text_embedder", "schedule", "loss", "head", "qa_token")
+RUN_KEYS = (*SOURCE_KEYS, "paper", "experiment", "dataset", "target", "subset", "selection", "split", "split_index",
+            *SETTING_KEYS)
 HYPERPARAMETERS = ("hidden_units", "dropout", "learning_rate", "optimizer", "activation", "loss")
 NOT_RECORDED = "not recorded in results"
 
@@ -83,11 +87,57 @@ def subsets_of(column: str, with_all: bool = False) -> list[str]:
 
 
 def latest(ours: pd.DataFrame) -> pd.DataFrame:
-    """Results with reruns collapsed: for each source, experiment, subset and fold the last row counts."""
+    """Results with reruns collapsed: rows equal in every RUN_KEYS column are one result run again; the last counts.
+
+    RUN_KEYS are every column that tells two results of the four run scripts apart: the source, paper, experiment,
+    dataset, target label, subset, epoch-selection rule, split and split index, and the SETTING_KEYS. What else a
+    row holds (seed, epoch, timestamp, commit, sizes) describes a run, not which result it is. A column a file
+    lacks counts as empty. Every paper's tables collapse reruns with this one function.
+    """
     if ours.empty:
         return ours
     keys = pd.DataFrame({k: _column(ours, k) for k in RUN_KEYS})
     return ours[~keys.duplicated(keep="last")]
+
+
+def matching(ours: pd.DataFrame, **values: str) -> pd.DataFrame:
+    """The rows whose columns equal the given values, compared as text (a missing column reads as empty)."""
+    if ours.empty:
+        return ours
+    mask = np.ones(len(ours), dtype=bool)
+    for column, value in values.items():
+        mask &= (_column(ours, column) == str(value)).to_numpy()
+    return ours[mask]
+
+
+def settings_of(ours: pd.DataFrame, experiment: str, columns: Sequence[str] = SETTING_KEYS) -> list[tuple[str, dict]]:
+    """(label, values) per distinct setting an experiment's rows were run with, in order of first appearance.
+
+    With one setting (or none run) the label is "" and the values are {} (no filter), so a table row keeps the
+    paper's name; with several, each gets its own row labelled by the columns that differ ("head=linear").
+    """
+    rows = matching(ours, experiment=experiment)
+    if rows.empty:
+        return [("", {})]
+    frame = pd.DataFrame({c: _column(rows, c) for c in columns})
+    combos = frame.drop_duplicates()
+    if len(combos) == 1:
+        return [("", {})]
+    varying = [c for c in columns if combos[c].nunique() > 1]
+    return [(", ".join(f"{c}={combo[c]}" for c in varying), {c: combo[c] for c in varying})
+            for combo in combos.to_dict("records")]
+
+
+def other_runs(ours: pd.DataFrame, shown: pd.Index) -> pd.DataFrame:
+    """Our rows that no paper table shows (an experiment or dataset the paper does not report), one a line.
+
+    ``shown`` is the index of the rows the tables used; the rest keep their RUN_KEYS columns and scores, so that no
+    row of a results file is left out of every table.
+    """
+    rest = ours.loc[ours.index.difference(shown)]
+    columns = [c for c in RUN_KEYS if c in rest.columns and c not in SOURCE_KEYS and _column(rest, c).ne("").any()]
+    scores = [c for c in ("srcc", "plcc", "krcc", "main") if c in rest.columns]
+    return rest[columns + scores].reset_index(drop=True)
 
 
 def split_by_source(ours: pd.DataFrame) -> list[tuple[dict[str, str], pd.DataFrame]]:
@@ -136,9 +186,20 @@ def _rows(ours: pd.DataFrame, experiment: str, subset: str) -> pd.DataFrame:
 
 
 def ours_folds(ours: pd.DataFrame, experiment: str, subset: str, metric: str) -> dict[int, float]:
-    """Our per-fold values of one metric (fold number → value) for one experiment and subset."""
+    """Our per-fold values of one metric (fold number → value) for one experiment and subset.
+
+    Raises ResultsError when a fold has several results (rows that differ in a RUN_KEYS column, e.g. two training
+    datasets), since one cell cannot show them.
+    """
     rows = latest(_rows(ours, experiment, subset))
-    return {int(k): float(v) for k, v in zip(rows["split_index"], rows[metric])} if len(rows) else {}
+    if rows.empty:
+        return {}
+    folds = [int(k) for k in rows["split_index"]]
+    if len(set(folds)) < len(folds):
+        differ = [k for k in RUN_KEYS if _column(rows, k).nunique() > 1 and k != "split_index"]
+        raise results.ResultsError(f"{experiment} ({subset}) has several results per fold, differing in {differ}: "
+                                   "make the tables from the results of one setting")
+    return {k: float(v) for k, v in zip(folds, rows[metric])}
 
 
 def ours_summary(ours: pd.DataFrame, experiment: str, subset: str, metric: str) -> dict[str, float] | None:

@@ -3,11 +3,14 @@
 A split is a pandas Series of "train" / "val" / "test" aligned with the dataset's rows, named after its
 protocol, ratio, seed and index (``ratio802_seed42_split_01``, ``kfold3_seed42_fold_1``) so that the
 name alone reproduces it. Randomness comes from ``numpy.random.RandomState``, whose stream is frozen
-across numpy versions, so the same seed gives the same splits on any machine.
+across numpy versions, so the same seed gives the same splits on any machine; the one exception is
+``bernoulli_group_splits``, which draws from Python's ``random.Random`` as IP-IQA's official AGIQA-1K code does
+(its ``random()`` sequence is guaranteed across Python versions too).
 """
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import numpy as np
@@ -71,14 +74,25 @@ def grouped_kfold(df: pd.DataFrame, k: int = 3, seed: int = 42) -> dict[str, pd.
 def bernoulli_group_splits(
     df: pd.DataFrame, train_prob: float = 0.8, repeats: int = 10, seed: int = 42
 ) -> dict[str, pd.Series]:
-    """Each group goes to train with probability ``train_prob`` (IP-IQA's AGIQA-1K protocol; not exactly 80/20)."""
-    groups = _groups(df)
-    rng = np.random.RandomState(seed)
+    """IP-IQA's AGIQA-1K splits, draw for draw: each group goes to train when ``random.random() < train_prob``.
+
+    The official ``train_agiqa1k.py`` (Coobiw/IP-IQA) seeds Python's ``random`` once with 42 and, for each of its
+    ten splits, walks the label file's rows; a group (SPEC §1.2's object pair) not seen before in that split takes
+    the next draw of the stream. Nothing else draws from that stream between splits (the training uses torch's
+    generators), so split k uses draws 180·(k−1) … 180·k − 1 for AGIQA-1K's 180 groups. Here the draws come from
+    ``random.Random(seed)`` (whose ``random()`` sequence Python guarantees across versions) and the groups in the
+    order they first appear in ``df``, which the readers keep in file order. A Bernoulli draw, so not exactly 80/20.
+    """
+    if schema.GROUP not in df.columns:
+        raise DataError(f"the DataFrame has no {schema.GROUP!r} column; read it with a tfagiqa.data reader")
+    groups = list(dict.fromkeys(df[schema.GROUP].astype(str)))
+    rng = random.Random(seed)
     tag = f"bernoulli{round(train_prob * 100):02d}"
-    return {
-        f"{tag}_seed{seed}_split_{i:02d}": _assign(df, test_groups=groups[rng.random_sample(len(groups)) >= train_prob])
-        for i in range(1, repeats + 1)
-    }
+    splits = {}
+    for index in range(1, repeats + 1):
+        test_groups = [group for group in groups if not rng.random() < train_prob]
+        splits[f"{tag}_seed{seed}_split_{index:02d}"] = _assign(df, test_groups=test_groups)
+    return splits
 
 
 def carve_validation(df: pd.DataFrame, split: pd.Series, fraction: float = 0.1, seed: int = 0) -> pd.Series:

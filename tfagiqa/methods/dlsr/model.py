@@ -51,12 +51,20 @@ def variant(config: HeadConfig, **changes) -> HeadConfig:
     return replace(config, **{k: v for k, v in changes.items() if v is not None})
 
 
-def mlp_trunk(x, config: HeadConfig, prefix: str):
-    """Hidden Dense layers with dropout after each (no dropout layers when dropout is 0)."""
+def trunk_layers(config: HeadConfig, prefix: str) -> list[keras.layers.Layer]:
+    """The hidden layers of every DLSR head: each Dense followed by its Dropout (no Dropout when dropout is 0)."""
+    layers: list[keras.layers.Layer] = []
     for i, (units, activation) in enumerate(zip(config.hidden, config.activations()), start=1):
-        x = keras.layers.Dense(units, activation=activation, name=f"{prefix}dense_{i}")(x)
+        layers.append(keras.layers.Dense(units, activation=activation, name=f"{prefix}dense_{i}"))
         if config.dropout:
-            x = keras.layers.Dropout(config.dropout, name=f"{prefix}dropout_{i}")(x)
+            layers.append(keras.layers.Dropout(config.dropout, name=f"{prefix}dropout_{i}"))
+    return layers
+
+
+def mlp_trunk(x, config: HeadConfig, prefix: str):
+    """``x`` through the hidden layers of ``trunk_layers``."""
+    for layer in trunk_layers(config, prefix):
+        x = layer(x)
     return x
 
 
@@ -122,18 +130,19 @@ def stair_reward_model(vectorizer: keras.layers.TextVectorization, generators: l
                        config: HeadConfig = ALIGNMENT, feature_dim: int = FEATURE_DIM,
                        normalizer: keras.layers.Normalization | None = None) -> keras.Model:
     """StairReward alignment: A0 = A(p0, I0) and A_k = A(p_k, Box_{L_k}(I0)) share one encoder and trunk,
-    each with its own output unit (4 parallel outputs); F (eq. 6) goes through the logistic mapping."""
+    each with its own output unit (4 parallel outputs); F (eq. 6) goes through the logistic mapping.
+
+    The shared trunk is the alignment head's (``trunk_layers``: Dropout after each hidden Dense), so Table VIII's
+    before (``alignment_model``) and after differ only in the StairReward part: the report applies StairReward to
+    its alignment model and names no other change.
+    """
     boxes = {box: keras.Input((feature_dim,), name=box_input_name(box)) for box in STAIR_BOXES}
     prompt = keras.Input((1,), dtype="string", name="prompt")
     parts = [keras.Input((1,), dtype="string", name=f"morpheme_{k}") for k in range(1, len(STAIR_BOXES) + 1)]
     generator = keras.Input((1,), dtype="string", name="generator")
     encode = PromptEncoder(vectorizer)
     model_feature = generator_features(generator, generators)
-    trunk = keras.Sequential(
-        [keras.layers.Dense(units, activation=act) for units, act in zip(config.hidden, config.activations())]
-        + ([keras.layers.Dropout(config.dropout)] if config.dropout else []),
-        name="alignment_trunk",
-    )
+    trunk = keras.Sequential(trunk_layers(config, "alignment_"), name="alignment_trunk")
     pairs = [(prompt, boxes[1.0])] + list(zip(parts, (boxes[b] for b in STAIR_BOXES)))
     scores = [
         keras.layers.Dense(1, name=f"A{k}")(trunk(keras.layers.Concatenate()([

@@ -81,7 +81,15 @@ def optimizer(profile: Profile) -> HeadScaledAdamW:
 
 
 def repeat_splits(df: pd.DataFrame, dataset: str, repeats: int) -> dict[str, pd.Series]:
-    """The dataset's grouped splits: per-group Bernoulli for AGIQA-1K, prompt-id permutation for AGIQA-3K."""
+    """The official IP-IQA splits, test set for test set (checked against the official code on the real label files).
+
+    AGIQA-1K: a Bernoulli draw per object group from Python's ``random`` seeded once with 42, groups in file order
+    (``splits.bernoulli_group_splits``). AGIQA-3K: ``np.random.permutation(300)`` of the prompt ids, the first 240
+    train; the official code draws them from numpy's global stream after ``np.random.seed(42)``, which is the
+    stream of ``RandomState(42)``, and the ids ``prompt000``…``prompt299`` sort into numeric order, so
+    ``splits.grouped_random_splits`` gives the same ten splits. Repeat k continues the stream of repeat k − 1, as
+    the official ``--num_cv 10`` does; a run of ``repeats`` < 10 gives the official first ``repeats`` splits.
+    """
     if dataset == "agiqa1k":
         return splits.bernoulli_group_splits(df, 0.8, repeats, seed=SPLIT_SEED)
     return splits.grouped_random_splits(df, 0.8, repeats, seed=SPLIT_SEED)

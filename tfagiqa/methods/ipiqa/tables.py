@@ -1,9 +1,11 @@
 """IP-IQA's Tables 1–3 with our numbers beside the paper's (markdown + CSV, one set per results source).
 
 Ours = the mean over the grouped splits run of ``experiments/run_ipiqa.py`` rows, under one epoch-selection
-rule: ``best_test_sum`` (as the paper's code; ``zero_shot`` for CLIPScore) in ``ipiqa_tableN*.md``, and the clean
-``best_val_sum`` in ``ipiqa_tableN*_val.md``. A source is one data kind / weights / profile / backbone
-(:func:`tfagiqa.reports.split_by_source`), so synthetic and real numbers never share a table.
+rule: ``best_test_sum`` (as the paper's code; ``zero_shot`` for CLIPScore) in ``ipiqa_tableN*.md``, the clean
+``best_val_sum`` in ``ipiqa_tableN*_val.md`` and ``last_epoch`` in ``ipiqa_tableN*_last.md``. A source is one data
+kind / weights / profile / backbone (:func:`tfagiqa.reports.split_by_source`), so synthetic and real numbers never
+share a table. An experiment run with several heads or [QA] tokens gets a row per setting ("ipiqa [head=linear]");
+rows no paper table has a cell for (e.g. a baseline's alignment) go to ``ipiqa_other_runs*.md``.
 """
 
 from __future__ import annotations
@@ -22,78 +24,94 @@ DATASET_NAMES = {"agiqa1k:overall": "AGIQA-1K", "agiqa3k:quality": "AGIQA-3K qua
 TABLES = {
     1: ("Table 1: perception (AGIQA-1K MOS, AGIQA-3K quality)", ("agiqa1k:overall", "agiqa3k:quality")),
     2: ("Table 2: alignment (AGIQA-3K)", ("agiqa3k:alignment",)),
-    3: ("Table 3: ablation (Image2Prompt / integral prompt / [QA] token)", ("agiqa1k:overall", "agiqa3k:quality")),
+    3: ("Table 3: ablation (Image2Prompt / integral prompt / [QA] token)",
+        ("agiqa1k:overall", "agiqa3k:quality", "agiqa3k:alignment")),  # the paper has no alignment column: ours only
 }
-SELECTIONS = {"": "best_test_sum", "_val": "best_val_sum"}
+SELECTIONS = {"": "best_test_sum", "_val": "best_val_sum", "_last": "last_epoch"}
+SELECTION_TITLES = {"": "", "_val": " — validation-selected", "_last": " — last epoch"}
 RUN_HINT = "python experiments/run_ipiqa.py --dataset {dataset}"
 RUNNABLE = {"ipiqa", "resnet50", "resnet50-imagenet", "clipscore", *(f"ablation{k}" for k in range(1, 6))}
 NOT_HERE = "n/a (not in this package)"
-ROW_KEYS = (*reports.SOURCE_KEYS, "experiment", "dataset", "target", "selection", "split_index")
+SETTINGS = ("head", "qa_token")
 
 
-def _latest(ours: pd.DataFrame) -> pd.DataFrame:
-    """Reruns collapsed: the last row per source, experiment, dataset, target, selection and split."""
-    keys = pd.DataFrame({k: ours[k].fillna("").astype(str) if k in ours.columns else "" for k in ROW_KEYS},
-                        index=ours.index)
-    return ours[~keys.duplicated(keep="last")]
-
-
-def _ours(ours: pd.DataFrame, experiment: str, subset: str, selection: str, metric: str) -> tuple[float, int]:
-    """Mean over splits of one cell, and how many splits it averages (NaN, 0 when not run)."""
+def _cell(ours: pd.DataFrame, experiment: str, subset: str, selection: str, setting: dict) -> pd.DataFrame:
+    """Our rows of one cell: an experiment (in one setting) on one dataset:target under one selection rule."""
     dataset, target = subset.split(":")
     rule = "zero_shot" if experiment == "clipscore" else selection
-    if ours.empty:
-        return float("nan"), 0
-    rows = ours[(ours["experiment"] == experiment) & (ours["dataset"] == dataset) & (ours["target"] == target)
-                & (ours["selection"] == rule)]
-    if rows.empty:
-        return float("nan"), 0
-    return float(rows[metric].astype(float).mean()), len(rows)
+    return reports.matching(ours, experiment=experiment, dataset=dataset, target=target, selection=rule, **setting)
 
 
-def table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, selection: str) -> pd.DataFrame:
-    """Rows = the table's methods in the paper's order; columns = ``<dataset> <METRIC> paper|ours`` and split counts."""
+def _method_rows(ours: pd.DataFrame, experiments: list[str]) -> list[tuple[str, str, dict]]:
+    """(row label, experiment, setting filter): one row per experiment, or one per setting it was run with."""
+    rows = []
+    for experiment in experiments:
+        for label, setting in reports.settings_of(ours, experiment, SETTINGS):
+            rows.append((f"{experiment} [{label}]" if label else experiment, experiment, setting))
+    return rows
+
+
+def table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, selection: str,
+          shown: set | None = None) -> pd.DataFrame:
+    """Rows = the table's methods in the paper's order; columns = ``<dataset> <METRIC> paper|ours`` and split counts.
+
+    The index of every result row that fills a cell is added to ``shown`` (when given).
+    """
+    shown = set() if shown is None else shown
     _, subsets = TABLES[number]
     rows = paper[paper["table"] == str(number)]
-    experiments = list(dict.fromkeys(rows["experiment"]))
+    methods = _method_rows(ours, list(dict.fromkeys(rows["experiment"])))
     columns: dict[str, list] = {}
     for subset in subsets:
+        cells = [_cell(ours, e, subset, selection, setting) for _, e, setting in methods]
+        for used in cells:
+            shown.update(used.index)
         for metric in METRICS:
             columns[f"{DATASET_NAMES[subset]} {metric.upper()} paper"] = [
-                reports.paper_value(rows, e, subset, "", metric) for e in experiments]
+                reports.paper_value(rows, e, subset, "", metric) for _, e, _ in methods]
             columns[f"{DATASET_NAMES[subset]} {metric.upper()} ours"] = [
-                _ours(ours, e, subset, selection, metric)[0] for e in experiments]
-        columns[f"{DATASET_NAMES[subset]} splits"] = [_ours(ours, e, subset, selection, "srcc")[1] for e in experiments]
-    frame = pd.DataFrame(columns, index=pd.Index(experiments, name="method"))
+                float(c[metric].astype(float).mean()) if len(c) else float("nan") for c in cells]
+        columns[f"{DATASET_NAMES[subset]} splits"] = [len(c) for c in cells]
+    frame = pd.DataFrame(columns, index=pd.Index([label for label, _, _ in methods], name="method"))
     ours_columns = [c for c in frame.columns if c.endswith(" ours")]
-    missing = [reports.NOT_RUN if e in RUNNABLE else NOT_HERE for e in experiments]
+    missing = [reports.NOT_RUN if e in RUNNABLE else NOT_HERE for _, e, _ in methods]
     for column in ours_columns:
         frame[column] = [value if pd.notna(value) else label for value, label in zip(frame[column], missing)]
     return frame
 
 
 def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Path]:
-    """Write ipiqa_table{1,2,3}[_<source>][_val].{md,csv}; returns the paths written."""
+    """Write ipiqa_table{1,2,3}[_<source>][_val|_last].{md,csv} and, for rows no table shows,
+    ipiqa_other_runs[_<source>].{md,csv}; returns the paths written."""
     out_dir = Path(out_dir)
     paper = reports.read_paper(paper_csv)
     ours_all = results[results["paper"] == "ipiqa"] if "paper" in results.columns else results.iloc[0:0]
-    parts = reports.split_by_source(_latest(ours_all)) if len(ours_all) else []
+    parts = reports.split_by_source(reports.latest(ours_all)) if len(ours_all) else []
     sources = parts or [(None, ours_all)]
     written = []
     for source, ours in sources:
         suffix = "" if len(sources) == 1 or source is None else "_" + reports.source_tag(source)
+        shown: set = set()
         for number, (title, _) in TABLES.items():
             for tag, selection in SELECTIONS.items():
-                frame = table(ours, paper, number, selection)
+                frame = table(ours, paper, number, selection, shown)
                 splits = sorted({int(n) for c in frame.columns if c.endswith("splits") for n in frame[c]} - {0})
                 line = (f"{reports.describe_source(source)}; paper: mean of 10 grouped 80/20 splits, best test epoch; "
                         f"ours: selection {selection} (zero_shot for CLIPScore), mean over "
                         f"{', '.join(map(str, splits)) or 'no'} split(s). Not run: `{RUN_HINT.format(dataset='agiqa3k')}`"
                         " with --ablation N / --baseline NAME.")
                 stem = f"ipiqa_table{number}{suffix}{tag}"
-                written.append(reports.write_text(out_dir / f"{stem}.md", reports.to_markdown(
-                    frame, f"IP-IQA {title}{' — validation-selected' if tag else ''}", line, scientific_rows=())))
-                csv_path = out_dir / f"{stem}.csv"
-                frame.replace({np.nan: None}).to_csv(csv_path)
-                written.append(csv_path)
+                written += _write(out_dir, stem, frame, f"IP-IQA {title}{SELECTION_TITLES[tag]}", line)
+        rest = reports.other_runs(ours, pd.Index(sorted(shown)))
+        if len(rest):
+            line = f"{reports.describe_source(source)}; result rows without a cell in Tables 1–3, one per split."
+            written += _write(out_dir, f"ipiqa_other_runs{suffix}", rest.set_index("experiment"),
+                              "IP-IQA: our runs the paper's tables do not report", line)
     return written
+
+
+def _write(out_dir: Path, stem: str, frame: pd.DataFrame, title: str, line: str) -> list[Path]:
+    """``<stem>.md`` and ``<stem>.csv`` of one table (NaN written as empty cells)."""
+    md = reports.write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
+    csv = reports.write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
+    return [md, csv]

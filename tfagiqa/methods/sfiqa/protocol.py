@@ -7,6 +7,8 @@ Choices the paper leaves open (SPEC §4.3, §6), fixed here and recorded in the 
 * the fusion network is trained after the branches, on their (frozen) predictions for the training images
   (test-time SAMA views); ``mean`` averages Q and S, which share the MOS scale because both regress it;
 * no validation set (as the paper): the last epoch is kept (``selection=last_epoch``);
+* quality branch (both pre-training stages and AGIQA training): Adam with PyTorch's coupled weight decay 5e-4
+  (``torch.optim.Adam(weight_decay=…)``, ``CoupledDecayAdam``), cosine-annealed rate;
 * PickScore fine-tuning: AdamW, lr 1e-6 (PickScore's own rate), as many epochs as the quality branch;
 * AGIQA-3K (Table 1): SF-IQA(quality) trains on ``quality``, SF-IQA(similarity) on ``alignment``, grouped 80/20
   splits by prompt; the fusion block there uses one label for both branches (``fusion_label``, default quality);
@@ -197,12 +199,45 @@ def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.Data
 
 # --- training -----------------------------------------------------------------------------------------------------
 
-def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = False):
-    """Adam with L2-style weight decay and a cosine-annealed rate (paper §4.2); AdamW for PickScore."""
+@keras.saving.register_keras_serializable(package="tfagiqa")
+class CoupledDecayAdam(keras.optimizers.Adam):
+    """Adam with PyTorch's coupled weight decay, as ``torch.optim.Adam(weight_decay=l2)``.
+
+    ``l2 · w`` is added to every gradient before Adam's moments see it (L2 regularisation, scaled per parameter by
+    Adam's denominator). Keras' ``Adam(weight_decay=…)`` is the other kind: it shrinks the weights directly by
+    ``lr · wd · w``, outside the moments (decoupled, AdamW-style). The decay reaches every trainable variable, as a
+    single torch parameter group does. Keras' own ``weight_decay`` is not accepted, so the two never stack.
+    One difference from torch stays: Keras adds ε to √v, torch to √v̂ = √v / √(1 − β₂ᵗ), so Keras' effective ε is
+    ε / √(1 − β₂ᵗ) (≈ 32 ε at the first step, → ε later); with ε = 1e-8 it matters only for gradients near 1e-7.
+    """
+
+    def __init__(self, l2: float = 0.0, **kwargs):
+        if kwargs.get("weight_decay"):
+            raise ValueError("CoupledDecayAdam takes its decay as l2=; weight_decay= is Keras' decoupled decay")
+        super().__init__(**kwargs)
+        self.l2 = float(l2)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self.l2:
+            gradient = keras.ops.add(gradient, keras.ops.multiply(keras.ops.cast(self.l2, variable.dtype), variable))
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "l2": self.l2}
+
+
+def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = False) -> keras.optimizers.Optimizer:
+    """The branches' optimiser with a cosine-annealed rate (paper §4.2), β and ε PyTorch's defaults.
+
+    The paper: "an Adam optimizer with a learning rate of … and a weight decay of 0.0005" (§4.2). SF-IQA is a
+    PyTorch method (its official inference code), where that is ``torch.optim.Adam(weight_decay=5e-4)``: coupled
+    L2, which ``CoupledDecayAdam`` reproduces. PickScore fine-tuning (``decoupled``) keeps AdamW, PickScore's own
+    optimiser (decoupled decay; the paper gives no optimiser for the similarity branch).
+    """
     schedule = keras.optimizers.schedules.CosineDecay(lr, max(1, steps))
     if decoupled:
         return keras.optimizers.AdamW(schedule, weight_decay=weight_decay)
-    return keras.optimizers.Adam(schedule, weight_decay=weight_decay)
+    return CoupledDecayAdam(l2=weight_decay, learning_rate=schedule, beta_1=0.9, beta_2=0.999, epsilon=1e-8)
 
 
 def _fit(model, train_ds, clock: EpochClock, epochs: int, steps: int, lr: float, profile: Profile, seed: int,

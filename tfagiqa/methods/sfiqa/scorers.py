@@ -36,7 +36,7 @@ def _load(path: Path):
 
     if not path.is_file():
         raise WeightsError(f"SF-IQA: no model file at {path} (run experiments/run_sfiqa.py; models go to <out>/models/)")
-    return keras.saving.load_model(path)
+    return keras.saving.load_model(path, compile=False)  # scoring needs no optimiser (its class is the trainer's)
 
 
 def build_quality(weights: str | None = None):

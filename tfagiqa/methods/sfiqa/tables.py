@@ -3,8 +3,10 @@ custom AIGIQA-20K split). Markdown + CSV, one set per results source (data kind 
 synthetic and real numbers never share a table; every file is written atomically.
 
 Ours = the mean over the splits run of ``experiments/run_sfiqa.py`` rows. Table 1 is AGIQA-3K (all + T2I groups);
-Tables 2–4 are the paper's AIGIQA-20K ablations, filled from each dataset we ran the fusion block on (the caption
-names it: on AGIQA-3K the rows are ours only in kind, not comparable with the paper's AIGIQA-20K numbers).
+Tables 2–4 are the paper's AIGIQA-20K ablations, filled from each dataset and label we ran the fusion block on (the
+caption names it: on AGIQA-3K the rows are ours only in kind, not comparable with the paper's AIGIQA-20K numbers;
+there they also get our T2I-group columns, which the paper does not have). Table 2 adds a row per averaged
+checkpoint count run (``--checkpoints K``). Rows no table has a cell for go to ``sfiqa_other_runs*.md``.
 """
 
 from __future__ import annotations
@@ -30,29 +32,36 @@ LABELS = {"fusion_code": "Q + S + fusion (code MLP 2→10→10→1)", "fusion_pa
           "q_only": "Q only", "s_only": "S only", "mean": "Q + S mean", "detached_isfe": "detached ISFE",
           "cross_attention": "cross attention"}
 RUN_HINT = "python experiments/run_sfiqa.py --dataset {dataset}"
+DEFAULT_LABEL = {"agiqa3k": "quality", "aigiqa20k": "overall"}  # run_sfiqa.py's fusion label without --fusion-label
 
 
-def _ours(ours: pd.DataFrame, experiment: str, dataset: str, subset: str, metric: str) -> tuple[float, int]:
-    """Mean over splits of one cell and the number of splits (NaN, 0 when not run)."""
-    if ours.empty:
-        return float("nan"), 0
-    rows = ours[(ours["experiment"] == experiment) & (ours["dataset"] == dataset) & (ours["subset"] == subset)]
-    rows = rows.drop_duplicates("split_index", keep="last")
-    return (float(rows[metric].astype(float).mean()), len(rows)) if len(rows) else (float("nan"), 0)
+def _rows(ours: pd.DataFrame, experiment: str, dataset: str, subset: str, target: str | None = None) -> pd.DataFrame:
+    """Our rows of one cell (every split run); ``target`` None = any label."""
+    where = {} if target is None else {"target": target}
+    return reports.matching(ours, experiment=experiment, dataset=dataset, subset=subset, **where)
 
 
-def table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+def _mean(rows: pd.DataFrame, metric: str) -> float:
+    """Mean over splits of one metric (NaN when not run)."""
+    return float(rows[metric].astype(float).mean()) if len(rows) else float("nan")
+
+
+def table1(ours: pd.DataFrame, paper: pd.DataFrame, shown: set | None = None) -> pd.DataFrame:
     """Rows = Table 1's methods; columns ``<subset> <METRIC> paper|ours`` (AGIQA-3K)."""
+    shown = set() if shown is None else shown
     rows = paper[paper["table"] == "1"]
     methods = list(dict.fromkeys(rows["experiment"]))
     columns: dict[str, list] = {}
     for subset, title in SUBSETS.items():
+        cells = {m: _rows(ours, m, "agiqa3k", subset) for m in methods if m in OURS_TABLE1}
+        for used in cells.values():
+            shown.update(used.index)
         for metric in ("srcc", "plcc"):
             paper_cells, our_cells = [], []
             for method in methods:
                 label = rows[rows["experiment"] == method]["subset"].iloc[0].split(":")[1]
                 paper_cells.append(reports.paper_value(rows, method, f"agiqa3k:{label}:{subset}", "", metric))
-                value = _ours(ours, method, "agiqa3k", subset, metric)[0] if method in OURS_TABLE1 else float("nan")
+                value = _mean(cells[method], metric) if method in OURS_TABLE1 else float("nan")
                 our_cells.append(value if not np.isnan(value) else
                                  (reports.NOT_RUN if method in OURS_TABLE1 else "n/a (not in this package)"))
             columns[f"{title} {metric.upper()} paper"] = paper_cells
@@ -60,44 +69,92 @@ def table1(ours: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=pd.Index(methods, name="method"))
 
 
-def ablation_table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, dataset: str) -> pd.DataFrame:
-    """Rows = the table's settings (+ our extra fusion variants); columns PLCC / SRCC / Main, paper and ours."""
+def _settings(ours: pd.DataFrame, number: int, dataset: str) -> list[str]:
+    """A table's experiments: the paper's settings, our extra fusion variants, and (Table 2) each averaged
+    checkpoint count we ran."""
     _, settings, extra = ABLATION_TABLES[number]
+    rows = reports.matching(ours, dataset=dataset)
+    averaged = sorted({e for e in rows["experiment"].astype(str) if e.startswith("fusion_code_avg")}
+                      if number == 2 and len(rows) else set())
+    return [*settings, *extra, *averaged]
+
+
+def _label(setting: str) -> str:
+    """The row heading of a setting (``fusion_code_avgK``: the fusion of K checkpoints' predictions, averaged)."""
+    if setting.startswith("fusion_code_avg"):
+        return f"{LABELS['fusion_code']}, mean of {setting.removeprefix('fusion_code_avg')} checkpoints"
+    return LABELS[setting]
+
+
+def ablation_table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, dataset: str, target: str | None = None,
+                   shown: set | None = None) -> pd.DataFrame:
+    """Rows = the table's settings (+ our extra fusion variants); columns PLCC / SRCC / Main, paper and ours, then
+    our PLCC / SRCC / Main on each T2I group the rows have (AGIQA-3K); ``target`` picks the label trained on."""
+    shown = set() if shown is None else shown
+    settings = _settings(ours, number, dataset)
     rows = paper[paper["table"] == str(number)]
+    groups = [g for g in SUBSETS if g != "all" and any(len(_rows(ours, s, dataset, g, target)) for s in settings)]
     columns: dict[str, list] = {}
-    for metric in ("plcc", "srcc", "main"):
-        columns[f"{metric.upper()} paper"] = [reports.paper_value(rows, s, "aigiqa20k:overall:all", "", metric)
-                                              for s in (*settings, *extra)]
-        values = [_ours(ours, s, dataset, "all", metric)[0] for s in (*settings, *extra)]
-        columns[f"{metric.upper()} ours"] = [v if not np.isnan(v) else reports.NOT_RUN for v in values]
-    columns["splits"] = [_ours(ours, s, dataset, "all", "srcc")[1] for s in (*settings, *extra)]
-    return pd.DataFrame(columns, index=pd.Index([LABELS[s] for s in (*settings, *extra)], name="setting"))
+    for subset in ("all", *groups):
+        cells = [_rows(ours, s, dataset, subset, target) for s in settings]
+        for used in cells:
+            shown.update(used.index)
+        head = "" if subset == "all" else f"{SUBSETS[subset]} "
+        for metric in ("plcc", "srcc", "main"):
+            if subset == "all":
+                columns[f"{metric.upper()} paper"] = [reports.paper_value(rows, s, "aigiqa20k:overall:all", "", metric)
+                                                      for s in settings]
+            values = [_mean(c, metric) for c in cells]
+            columns[f"{head}{metric.upper()} ours"] = [v if not np.isnan(v) else reports.NOT_RUN for v in values]
+        if subset == "all":
+            columns["splits"] = [len(c) for c in cells]
+    return pd.DataFrame(columns, index=pd.Index([_label(s) for s in settings], name="setting"))
+
+
+def _ablation_targets(ours: pd.DataFrame, dataset: str) -> list[str]:
+    """The labels the ablation rows of a dataset were trained on, the run script's default first."""
+    experiments = {s for number in ABLATION_TABLES for s in _settings(ours, number, dataset)}
+    rows = reports.matching(ours, dataset=dataset)
+    targets = set(rows.loc[rows["experiment"].isin(experiments), "target"].astype(str)) if len(rows) else set()
+    default = DEFAULT_LABEL.get(dataset, "")
+    return [default, *sorted(targets - {default})]
 
 
 def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Path]:
-    """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset> [_<source>].{md,csv}; returns the paths written."""
+    """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset>[_<label>] [_<source>].{md,csv} (the label when it is not
+    the run script's default), and sfiqa_other_runs[_<source>] for rows no table shows; returns the paths written."""
     out_dir = Path(out_dir)
     paper = reports.read_paper(paper_csv)
     ours_all = results[results["paper"] == "sfiqa"] if "paper" in results.columns else results.iloc[0:0]
-    parts = reports.split_by_source(ours_all) if len(ours_all) else []
+    parts = reports.split_by_source(reports.latest(ours_all)) if len(ours_all) else []
     sources = parts or [(None, ours_all)]
     written: list[Path] = []
     for source, ours in sources:
         suffix = "" if len(sources) == 1 or source is None else "_" + reports.source_tag(source)
-        frame = table1(ours, paper)
+        shown: set = set()
+        frame = table1(ours, paper, shown)
         line = (f"{reports.describe_source(source)}; paper: AGIQA-3K 80/20 split grouped by prompt; ours: mean over "
                 f"the grouped splits run, last epoch. Not run: `{RUN_HINT.format(dataset='agiqa3k')}`.")
         written += _write(out_dir, f"sfiqa_table1{suffix}", frame,
                           "SF-IQA Table 1: AGIQA-3K quality (mos_quality) and similarity (mos_align)", line)
         datasets = sorted(set(ours["dataset"])) if len(ours) else ["aigiqa20k"]
         for dataset in datasets:
-            for number, (title, _, _) in ABLATION_TABLES.items():
-                frame = ablation_table(ours, paper, number, dataset)
-                where = ("the custom 11,200/2,800 AIGIQA-20K split" if dataset == "aigiqa20k" else
-                         f"{dataset} (NOT the paper's dataset: compare the rows with each other only)")
-                line = (f"{reports.describe_source(source)}; paper: AIGIQA-20K custom split; ours: {where}. "
-                        f"Not run: `{RUN_HINT.format(dataset=dataset)} --target overall --ablation all`.")
-                written += _write(out_dir, f"sfiqa_table{number}_{dataset}{suffix}", frame, f"SF-IQA {title}", line)
+            for target in _ablation_targets(ours, dataset):
+                label = "" if target == DEFAULT_LABEL.get(dataset, "") else f"_{target}"
+                for number, (title, _, _) in ABLATION_TABLES.items():
+                    frame = ablation_table(ours, paper, number, dataset, target, shown)
+                    where = ("the custom 11,200/2,800 AIGIQA-20K split" if dataset == "aigiqa20k" else
+                             f"{dataset} (NOT the paper's dataset: compare the rows with each other only)")
+                    line = (f"{reports.describe_source(source)}; paper: AIGIQA-20K custom split; ours: {where}, "
+                            f"label {target}. Not run: `{RUN_HINT.format(dataset=dataset)} --target overall "
+                            "--ablation all`.")
+                    written += _write(out_dir, f"sfiqa_table{number}_{dataset}{label}{suffix}", frame,
+                                      f"SF-IQA {title}", line)
+        rest = reports.other_runs(ours, pd.Index(sorted(shown))) if len(ours) else pd.DataFrame()
+        if len(rest):
+            written += _write(out_dir, f"sfiqa_other_runs{suffix}", rest.set_index("experiment"),
+                              "SF-IQA: our runs the paper's tables do not report",
+                              f"{reports.describe_source(source)}; one row per split and subset")
     return written
 
 
