@@ -57,3 +57,20 @@ def build_with_weights(build: Callable[[str | None], keras.Model], weights: str 
     except Exception as exc:
         raise WeightsError(f"{name}: cannot load weights from {path}: {exc}") from exc
     return ResolvedWeights(model, str(path))
+
+
+def installed_package_file(module: str, relative: str, install_hint: str) -> Path:
+    """A data file inside an installed package, found without importing the package (its imports may not work).
+
+    Raises a WeightsError naming ``install_hint`` when the package or the file is absent.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(f"the Python package {module!r} is not installed; {install_hint}")
+    for folder in spec.submodule_search_locations:
+        path = Path(folder) / relative
+        if path.is_file():
+            return path
+    raise WeightsError(f"{module} is installed but has no {relative}; reinstall it: {install_hint}")
