@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "hyperiqa": "tfagiqa.methods.hyperiqa",
     "imagereward": "tfagiqa.methods.imagereward",
     "baselines": "tfagiqa.methods.baselines",
+    "clipiqa": "tfagiqa.methods.clipiqa",
 }
 
 
