@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "imagereward": "tfagiqa.methods.imagereward",
     "baselines": "tfagiqa.methods.baselines",
     "clipiqa": "tfagiqa.methods.clipiqa",
+    "hps": "tfagiqa.methods.hps",
 }
 
 
