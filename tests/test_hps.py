@@ -49,6 +49,31 @@ def test_catalogue_entries():
         assert meta["views"] == views
 
 
+def official_shapes(vision_width: int, vision_layers: int, text_width: int, text_layers: int, embed: int) -> dict:
+    """Shape-only stand-ins (broadcast zeros, no memory) for an OpenAI-layout ViT-x/14 CLIP state dict at 224 px."""
+    def zeros(*shape):
+        return np.broadcast_to(np.float32(0), shape)
+
+    state = {"visual.conv1.weight": zeros(vision_width, 3, 14, 14), "visual.positional_embedding": zeros(257, vision_width),
+             "visual.proj": zeros(vision_width, embed), "token_embedding.weight": zeros(49408, text_width),
+             "positional_embedding": zeros(77, text_width), "ln_final.weight": zeros(text_width),
+             "text_projection": zeros(text_width, embed)}
+    for prefix, width, layers in (("visual.transformer", vision_width, vision_layers),
+                                  ("transformer", text_width, text_layers)):
+        for i in range(layers):
+            state[f"{prefix}.resblocks.{i}.mlp.c_fc.weight"] = zeros(4 * width, width)
+    return state
+
+
+def test_official_architectures_are_read_from_the_shapes():
+    """hpc.pt's ViT-L/14 and HPS v2's ViT-H/14 shapes give the catalogue's configurations (heads included: 1024/64
+    for v1, open_clip's head width 80 for ViT-H/14's 1280 channels)."""
+    from tfagiqa.methods.hps.model import HPS_V1, HPS_V2
+
+    assert convert.config_from_state(official_shapes(1024, 24, 768, 12, 768), "v1") == HPS_V1
+    assert convert.config_from_state(official_shapes(1280, 32, 1024, 24, 1024), "v2") == HPS_V2
+
+
 # --- parity with PyTorch ------------------------------------------------------------------------------------------
 
 try:
@@ -66,9 +91,9 @@ def converted(tmp_path_factory):
     root = tmp_path_factory.mktemp("hps")
     bpe = write_bpe(root / "bpe.txt.gz")
     out = {}
-    for version, activation in (("v1", QuickGELU), ("v2", torch.nn.GELU)):
-        model = randomise(CLIP(("vit", PATCH, WIDTH, 2, 2), RESOLUTION, EMBED, BPE_VOCAB, CONTEXT, TEXT_WIDTH, 2,
-                               activation=activation), seed=len(out))
+    for version, activation, layers in (("v1", QuickGELU, 1), ("v2", torch.nn.GELU, 2)):  # v1 exported: kept short
+        model = randomise(CLIP(("vit", PATCH, WIDTH, layers, 2), RESOLUTION, EMBED, BPE_VOCAB, CONTEXT, TEXT_WIDTH,
+                               layers, activation=activation), seed=len(out))
         state = {**model.state_dict(), "attn_mask": torch.zeros(CONTEXT, CONTEXT)}  # open_clip's buffer, ignored
         torch.save({"state_dict": state, "epoch": 1}, root / f"{version}.pt")
         args = argparse.Namespace(torch=str(root / f"{version}.pt"), version=version, bpe=str(bpe),
