@@ -23,6 +23,7 @@ from tfagiqa.catalogue import ModelEntry
 from tfagiqa.errors import WeightsError
 
 IMAGE_SIZE = 512
+VARIANTS = ("clipiqa", "clipiqa+")
 MODEL_FILE, CONFIG_FILE = "model.keras", "clipiqa.json"
 CLIP_HINT = ("convert OpenAI's RN50 first: tfagiqa convert clip --torch RN50.pt --bpe bpe_simple_vocab_16e6.txt.gz "
              "--out DIR (RN50.pt from the URL in openai/CLIP clip/clip.py, the BPE file from the same repository), "
@@ -63,6 +64,8 @@ def random_scorer(variant: str = "clipiqa", image_size: int | None = None, visio
     from tfagiqa.backbones import clip_resnet, clip_text
     from tfagiqa.methods.clipiqa import learned_prompts, model
 
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     vision, text = vision or clip_resnet.RN50, text or clip_text.RN50_TEXT
     keras.utils.set_random_seed(seed)
     encoder = model.image_encoder(vision, image_size or IMAGE_SIZE)
