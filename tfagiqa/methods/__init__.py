@@ -22,6 +22,8 @@ REGISTRY: dict[str, str] = {
     "hyperiqa": "tfagiqa.methods.hyperiqa",
     "imagereward": "tfagiqa.methods.imagereward",
     "baselines": "tfagiqa.methods.baselines",
+    "clipiqa": "tfagiqa.methods.clipiqa",
+    "hps": "tfagiqa.methods.hps",
     "niqe": "tfagiqa.methods.niqe",
     "brisque": "tfagiqa.methods.brisque",
 }
