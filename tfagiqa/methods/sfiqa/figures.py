@@ -48,7 +48,7 @@ def plot_split(df: pd.DataFrame, side: pd.Series, out_dir, data_kind: str | None
 
 def make_figures(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
     """Fig. 3–4 of the AIGIQA-20K split under the default data root; ``results`` and ``paper_csv`` are not read
-    (the figures show the data, and the paper's versions are images, not numbers). Returns the paths written."""
+    (the figures show the data, and paper.csv transcribes no figure). Returns the paths written."""
     from tfagiqa.data import default_data_root, load_dataset
     from tfagiqa.methods.sfiqa.split import load_or_make
 
