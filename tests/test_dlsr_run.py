@@ -55,7 +55,7 @@ def test_tables_show_every_result_row(run, tmp_path):
     assert load_script("make_tables").main(["--paper", "dlsr", "--results", str(results_csv),
                                             "--out", str(tmp_path)]) == 0
     rows = pd.read_csv(results_csv)
-    assert len(rows) == 3  # both invocations' rows: alignment, then perception before and after
+    assert len(rows) == 3 and set(rows["experiment"]) == {"alignment", "perception_before", "perception_after"}
     for row in rows.itertuples():
         if row.subset == "all":
             number = {"perception": 2, "alignment": 6, "stair": 8}[row.experiment.split("_")[0]]

@@ -162,7 +162,7 @@ def test_tables_show_every_result_row(tmp_path):
     """run_hypernet.py --dataset agiqa3k --target alignment --variant image (test profile, one split, both selection
     runs), then make_tables --paper hypernet: each row's SRCC/PLCC is in Table IV's cell for its selection (the
     median over the rows of that selection)."""
-    from tfagiqa import reports_hypernet
+    from tfagiqa.methods.hyperiqa import tables as hypernet_tables
 
     assert load_script("run_hypernet").main([
         "--dataset", "agiqa3k", "--target", "alignment", "--variant", "image", "--profile", "test", "--epochs", "1",
@@ -171,13 +171,13 @@ def test_tables_show_every_result_row(tmp_path):
     assert load_script("make_tables").main(["--paper", "hypernet", "--results", str(results_csv),
                                             "--out", str(tmp_path / "tables")]) == 0
     rows = pd.read_csv(results_csv)
-    assert len(rows) == 3 and set(rows["selection"]) == set(reports_hypernet.SELECTIONS)
+    assert len(rows) == 3 and set(rows["selection"]) == set(hypernet_tables.SELECTIONS)
     tag = "synthetic_random_smoke_resnet-w8-b1111-tiny"
     table = pd.read_csv(tmp_path / "tables" / f"hypernet_tableIV_{tag}_text-tfidf.csv", index_col=0)
     for row in rows.itertuples():
         group = rows[rows["selection"] == row.selection]
         for metric in ("srcc", "plcc"):
-            column = f"{reports_hypernet.SELECTIONS[row.selection]} {metric.upper()}"
+            column = f"{hypernet_tables.SELECTIONS[row.selection]} {metric.upper()}"
             cell = float(table.loc[f"{row.experiment} {row.subset}", column])
             assert cell == pytest.approx(np.median(group[metric])), (row.selection, metric)
     assert not list((tmp_path / "tables").glob("hypernet_other_runs*"))

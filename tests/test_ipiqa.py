@@ -237,16 +237,16 @@ def test_run_ipiqa_smoke_writes_tagged_rows_and_a_usable_scorer(ablation_run):
 def test_tables_show_every_result_row(ablation_run, tmp_path):
     """make_tables --paper ipiqa: each row's SRCC/KRCC is in its table's cell (the mean over the rows of that
     experiment, dataset, target and selection) and the cell counts its split."""
-    from tfagiqa import reports_ipiqa
+    from tfagiqa.methods.ipiqa import tables as ipiqa_tables
 
     assert load_script("make_tables").main(["--paper", "ipiqa", "--results", str(ablation_run / "results.csv"),
                                             "--out", str(tmp_path)]) == 0
     rows = pd.read_csv(ablation_run / "results.csv")
-    tag = {selection: tag for tag, selection in reports_ipiqa.SELECTIONS.items()}
+    tag = {selection: tag for tag, selection in ipiqa_tables.SELECTIONS.items()}
     assert len(rows) == 6
     for row in rows.itertuples():
         table = pd.read_csv(tmp_path / f"ipiqa_table3{tag[row.selection]}.csv", index_col=0)
-        column = reports_ipiqa.DATASET_NAMES[f"{row.dataset}:{row.target}"]
+        column = ipiqa_tables.DATASET_NAMES[f"{row.dataset}:{row.target}"]
         group = rows[(rows["selection"] == row.selection) & (rows["target"] == row.target)]
         for metric in ("srcc", "krcc"):
             cell = float(table.loc[row.experiment, f"{column} {metric.upper()} ours"])

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from tfagiqa import reports, results
+from tfagiqa.methods.dlsr import tables as dlsr_tables
 from experiment_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,9 +60,9 @@ def test_paper_csv_layout_and_notes(paper):
     counts = paper["table"].value_counts().to_dict()
     assert counts == {"I": 7, "II": 20, "III": 4, "IV": 120, "V": 7, "VI": 10, "VII": 120, "VIII": 20}
     assert set(paper["experiment"]) == set(SYNTHETIC)
-    assert set(paper["fold"]) == {"", *reports.PAPER_FOLDS}
+    assert set(paper["fold"]) == {"", *dlsr_tables.PAPER_FOLDS}
     scored = paper[paper["metric"].isin(reports.METRICS)]
-    assert set(scored["fold"]) == set(reports.PAPER_FOLDS)
+    assert set(scored["fold"]) == set(dlsr_tables.PAPER_FOLDS)
     copies = paper[(paper["table"] == "VII") & paper["subset"].str.match("prompt_length|style_group")]
     assert len(copies) == 80 and copies["note"].str.contains("copy of Table IV").all()
     before = paper[paper["experiment"] == "stair_before"]
@@ -80,7 +81,7 @@ def test_paper_averages_and_variances_match_their_folds(paper):
 
 
 def test_fold_table_rows_columns_and_summaries(synthetic, paper):
-    table = reports.fold_table(synthetic, paper[paper["table"] == "II"], ["perception_before", "perception_after"])
+    table = dlsr_tables.fold_table(synthetic, paper[paper["table"] == "II"], ["perception_before", "perception_after"])
     assert list(table.index) == ["k=1", "k=2", "k=3", "AVERAGE", "VAR"]
     assert list(table.columns) == [f"{e} {who} {m}" for e in ("perception_before", "perception_after")
                                    for who in ("paper", "ours") for m in ("SRCC", "PLCC")]
@@ -95,23 +96,23 @@ def test_fold_table_rows_columns_and_summaries(synthetic, paper):
 
 
 def test_missing_experiment_and_single_fold(synthetic, paper):
-    table = reports.fold_table(synthetic[synthetic["split_index"] == 1], paper, ["alignment"])
+    table = dlsr_tables.fold_table(synthetic[synthetic["split_index"] == 1], paper, ["alignment"])
     assert table.loc["k=1", "alignment ours SRCC"] == pytest.approx(0.40)
     assert table.loc["k=2", "alignment ours SRCC"] == reports.NOT_RUN
-    assert table.loc["VAR", "alignment ours SRCC"] == reports.ONE_FOLD
-    empty = reports.fold_table(pd.DataFrame(), paper[paper["table"] == "VIII"], ["stair_after"])
+    assert table.loc["VAR", "alignment ours SRCC"] == dlsr_tables.ONE_FOLD
+    empty = dlsr_tables.fold_table(pd.DataFrame(), paper[paper["table"] == "VIII"], ["stair_after"])
     assert (empty["stair_after ours SRCC"] == reports.NOT_RUN).all()
     assert empty.loc["AVERAGE", "stair_after paper PLCC"] == 0.7858
 
 
 def test_synthetic_and_real_rows_are_never_mixed(mixed, paper):
     with pytest.raises(ValueError, match="mix 2 sources"):
-        reports.fold_table(mixed, paper, ["perception_after"])
+        dlsr_tables.fold_table(mixed, paper, ["perception_after"])
     parts = reports.split_by_source(mixed)
     assert [source["data"] for source, _ in parts] == ["real", "synthetic"]
     for source, rows in parts:
         assert set(rows["data"]) == {source["data"]} and set(rows["weights"]) == {source["weights"]}
-    real = reports.fold_table(parts[0][1], paper, ["perception_after"])
+    real = dlsr_tables.fold_table(parts[0][1], paper, ["perception_after"])
     assert real.loc["AVERAGE", "perception_after ours SRCC"] == pytest.approx(np.mean(REAL_AFTER))
     assert real.loc["k=3", "perception_after ours SRCC"] == reports.NOT_RUN
     assert "NOT a reproduction" in reports.describe_source(parts[1][0])
@@ -119,26 +120,26 @@ def test_synthetic_and_real_rows_are_never_mixed(mixed, paper):
 
 
 def test_subset_table(synthetic, paper):
-    subsets = reports.subsets_of("t2i_group", with_all=True)
+    subsets = dlsr_tables.subsets_of("t2i_group", with_all=True)
     assert subsets == ["all", "t2i_group=bad", "t2i_group=medium", "t2i_group=good"]
-    table = reports.subset_table(synthetic, paper[paper["table"] == "VII"], "alignment", subsets)
-    assert list(table.index) == list(reports.ROWS)
+    table = dlsr_tables.subset_table(synthetic, paper[paper["table"] == "VII"], "alignment", subsets)
+    assert list(table.index) == list(dlsr_tables.ROWS)
     assert [c.rsplit(" ", 2)[0] for c in table.columns[::4]] == ["All", *subsets[1:]]
     assert table.shape == (5, 16)
     assert table.loc["AVERAGE", "t2i_group=bad ours SRCC"] == pytest.approx(0.4)
     assert table.loc["VAR", "t2i_group=bad ours SRCC"] == pytest.approx(0.01)
     assert table.loc["AVERAGE", "t2i_group=bad paper SRCC"] == 0.5357
     assert (table["t2i_group=good ours PLCC"] == reports.NOT_RUN).all()
-    lengths = reports.subset_table(synthetic, paper, "alignment", reports.subsets_of("prompt_length"))
-    assert lengths.loc["VAR", "prompt_length=1 ours SRCC"] == reports.ONE_FOLD
-    long = reports.stack_blocks({"T2I": table, "prompt length": lengths})
+    lengths = dlsr_tables.subset_table(synthetic, paper, "alignment", dlsr_tables.subsets_of("prompt_length"))
+    assert lengths.loc["VAR", "prompt_length=1 ours SRCC"] == dlsr_tables.ONE_FOLD
+    long = dlsr_tables.stack_blocks({"T2I": table, "prompt length": lengths})
     assert long.shape == (40, 4) and list(long.columns) == ["paper SRCC", "paper PLCC", "ours SRCC", "ours PLCC"]
     assert long.loc[("T2I", "t2i_group=bad", "AVERAGE"), "ours SRCC"] == pytest.approx(0.4)
 
 
 def test_improvement_table(synthetic, paper):
     rows = paper[paper["table"].isin(["II", "III"])]
-    table = reports.improvement_table(synthetic, rows)
+    table = dlsr_tables.improvement_table(synthetic, rows)
     assert list(table.index) == ["AVERAGE", "VAR"]
     before, after = np.array(SYNTHETIC["perception_before"]), np.array(SYNTHETIC["perception_after"])
     assert table.loc["AVERAGE", "ours SRCC %"] == pytest.approx(100 * (after.mean() / before.mean() - 1))
@@ -150,19 +151,19 @@ def test_improvement_table(synthetic, paper):
 
 
 def test_mapping_table(synthetic, paper):
-    table = reports.mapping_table(synthetic, paper[paper["table"] == "I"], "perception_after")
+    table = dlsr_tables.mapping_table(synthetic, paper[paper["table"] == "I"], "perception_after")
     assert list(table.columns) == ["paper", "ours"]
     assert table.loc["learning_rate", "paper"] == "0.0015"
-    assert table.loc["optimizer", "ours"] == reports.NOT_RECORDED
+    assert table.loc["optimizer", "ours"] == dlsr_tables.NOT_RECORDED
     mean_row = "alpha (ours: mean of 3 fold(s))"
     assert table.loc[mean_row, "paper"] == "1.48 -0.34 0.81 -0.18 0.31"
     assert [float(a) for a in table.loc[mean_row, "ours"].split()] == pytest.approx([2, 1, 0, 1, 1])
     assert table.loc["alpha k=3", "ours"] == "3.0000 1.0000 0.0000 1.0000 1.5000"
-    assert reports.mapping_table(pd.DataFrame(), paper, "alignment").loc["loss", "ours"] == reports.NOT_RUN
+    assert dlsr_tables.mapping_table(pd.DataFrame(), paper, "alignment").loc["loss", "ours"] == reports.NOT_RUN
 
 
 def test_to_markdown(synthetic, paper):
-    table = reports.fold_table(synthetic, paper, ["perception_after"])
+    table = dlsr_tables.fold_table(synthetic, paper, ["perception_after"])
     text = reports.to_markdown(table, "Table II", "ours: synthetic data, weights=random")
     lines = text.splitlines()
     assert lines[0] == "### Table II" and lines[2] == "ours: synthetic data, weights=random"
@@ -234,7 +235,7 @@ def test_latest_keeps_every_result_and_collapses_reruns():
 
 def test_ipiqa_tables_give_each_setting_a_row_and_list_the_rest(tmp_path):
     """Two heads of one experiment get a row each; a baseline's alignment (no paper cell) goes to other runs."""
-    from tfagiqa import reports_ipiqa
+    from tfagiqa.methods.ipiqa import tables as ipiqa_tables
 
     def ipiqa_row(experiment, target, head, srcc, split):
         fields = dict(paper="ipiqa", experiment=experiment, dataset="agiqa3k", data="synthetic", weights="random",
@@ -245,7 +246,7 @@ def test_ipiqa_tables_give_each_setting_a_row_and_list_the_rest(tmp_path):
     rows = pd.DataFrame([ipiqa_row("ipiqa", "quality", "mlp", 0.2, 1), ipiqa_row("ipiqa", "quality", "mlp", 0.4, 2),
                          ipiqa_row("ipiqa", "quality", "linear", 0.7, 1),
                          ipiqa_row("resnet50", "alignment", "linear", 0.9, 1)])
-    reports_ipiqa.make_tables(rows, tmp_path)
+    ipiqa_tables.make_tables(rows, tmp_path)
     table1 = pd.read_csv(tmp_path / "ipiqa_table1.csv", index_col=0)
     assert float(table1.loc["ipiqa [head=mlp]", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.3)
     assert float(table1.loc["ipiqa [head=linear]", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.7)
@@ -267,7 +268,7 @@ def test_dlsr_tables_refuse_two_results_for_one_fold(tmp_path, capsys):
 
 def test_sfiqa_tables_per_fusion_label_with_checkpoint_rows(tmp_path):
     """A fusion block trained on the alignment label gets its own tables; --checkpoints K rows get a Table 2 row."""
-    from tfagiqa import reports_sfiqa
+    from tfagiqa.methods.sfiqa import tables as sfiqa_tables
 
     def sfiqa_row(experiment, target, subset, srcc):
         fields = dict(paper="sfiqa", experiment=experiment, dataset="agiqa3k", data="synthetic", weights="random",
@@ -279,13 +280,101 @@ def test_sfiqa_tables_per_fusion_label_with_checkpoint_rows(tmp_path):
                          sfiqa_row("fusion_code", "alignment", "all", 0.2),
                          sfiqa_row("fusion_code", "alignment", "t2i_group=good", 0.3),
                          sfiqa_row("fusion_code_avg4", "quality", "all", 0.4)])
-    names = {p.name for p in reports_sfiqa.make_tables(rows, tmp_path)}
+    names = {p.name for p in sfiqa_tables.make_tables(rows, tmp_path)}
     assert {"sfiqa_table2_agiqa3k.csv", "sfiqa_table2_agiqa3k_alignment.csv"} <= names
     assert not any(name.startswith("sfiqa_other_runs") for name in names)
     quality = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
     alignment = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k_alignment.csv", index_col=0)
-    full = reports_sfiqa.LABELS["fusion_code"]
+    full = sfiqa_tables.LABELS["fusion_code"]
     assert float(quality.loc[full, "SRCC ours"]) == pytest.approx(0.1) and "Good SRCC ours" not in quality
     assert float(quality.loc[f"{full}, mean of 4 checkpoints", "SRCC ours"]) == pytest.approx(0.4)
     assert float(alignment.loc[full, "SRCC ours"]) == pytest.approx(0.2)
     assert float(alignment.loc[full, "Good SRCC ours"]) == pytest.approx(0.3)
+
+
+def tiny_row(paper, experiment, dataset, target, selection, subset="all", srcc=0.5):
+    """One hand-made result row of ``paper`` (synthetic data, random weights, smoke profile, tiny backbone)."""
+    fields = dict(paper=paper, experiment=experiment, dataset=dataset, data="synthetic", weights="random",
+                  split="ratio802_seed42", split_index=1, seed=0, selection=selection, profile="smoke")
+    return {**results.provenance(**fields), "target": target, "subset": subset, "backbone": "tiny",
+            "srcc": srcc, "plcc": srcc, "krcc": srcc, "main": srcc}
+
+
+SOURCE = "synthetic_random_smoke_tiny"
+HYPERNET_TABLES = ("I", "III-A", "II", "III", "IV", "V", "VI", "VII", "VIII")
+# paper → (its tiny results, the files make_tables writes from them, the files it writes with no results)
+TINY_TABLES = {
+    "dlsr": ([row("perception_after", 1, 0.5)], {f"dlsr_table{n}.{e}" for n in range(1, 9) for e in ("md", "csv")},
+             {f"dlsr_table{n}.{e}" for n in range(1, 9) for e in ("md", "csv")}),
+    "ipiqa": ([tiny_row("ipiqa", "ipiqa", "agiqa3k", "quality", "best_test_sum")],
+              {f"ipiqa_table{n}{s}.{e}" for n in (1, 2, 3) for s in ("", "_val", "_last") for e in ("md", "csv")},
+              {f"ipiqa_table{n}{s}.{e}" for n in (1, 2, 3) for s in ("", "_val", "_last") for e in ("md", "csv")}),
+    "sfiqa": ([tiny_row("sfiqa", "fusion_code", "agiqa3k", "quality", "last_epoch")],
+              {f"sfiqa_table{t}.{e}" for t in ("1", "2_agiqa3k", "3_agiqa3k", "4_agiqa3k") for e in ("md", "csv")},
+              {f"sfiqa_table{t}.{e}" for t in ("1", "2_aigiqa20k", "3_aigiqa20k", "4_aigiqa20k")
+               for e in ("md", "csv")}),
+    "hypernet": ([tiny_row("hypernet", "quality", "aigciqa2023", "quality", "best_test_srcc",
+                           subset="aigciqa2023:quality")],
+                 {f"hypernet_table{t}_{SOURCE}.csv" for t in HYPERNET_TABLES} | {f"hypernet_tables_{SOURCE}.md"},
+                 {f"hypernet_table{t}_not-run.csv" for t in HYPERNET_TABLES} | {"hypernet_tables_not-run.md"}),
+}
+
+
+def test_every_paper_with_tables_has_a_tiny_case():
+    from tfagiqa.methods import papers
+
+    assert sorted(TINY_TABLES) == sorted(papers())
+
+
+@pytest.mark.parametrize("with_results", [True, False], ids=["tiny-results", "no-results"])
+@pytest.mark.parametrize("paper", sorted(TINY_TABLES))
+def test_make_tables_for_every_paper(paper, with_results, tmp_path, capsys):
+    """make_tables.py --paper P dispatches through the registry: exit 0, the paper's files, each one printed."""
+    rows, expected, expected_empty = TINY_TABLES[paper]
+    results_path = tmp_path / "results.csv"
+    if with_results:
+        results.append_rows(results_path, pd.DataFrame(rows))
+    out = tmp_path / "tables"
+    assert load_script("make_tables").main(["--paper", paper, "--results", str(results_path), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert names == (expected if with_results else expected_empty)
+    printed = capsys.readouterr().out
+    assert all(f"wrote {out / name}" in printed for name in names)
+    assert ("no results at" in printed) != with_results
+
+
+@pytest.mark.parametrize("with_results", [True, False], ids=["tiny-results", "no-results"])
+def test_make_figures_for_sfiqa_draws_the_split(synthetic_root, tmp_path, monkeypatch, with_results):
+    """make_figures.py --paper sfiqa: Fig. 3–4 from the AIGIQA-20K data under $TFAGIQA_DATA_ROOT (not the results),
+    its split saved there."""
+    import shutil
+
+    root = tmp_path / "data"
+    shutil.copytree(synthetic_root / "AIGIQA-20K", root / "AIGIQA-20K")
+    monkeypatch.setenv("TFAGIQA_DATA_ROOT", str(root))
+    results_path = tmp_path / "results.csv"
+    if with_results:
+        results.append_rows(results_path, pd.DataFrame(TINY_TABLES["sfiqa"][0]))
+    out = tmp_path / "figures"
+    assert load_script("make_figures").main(["--paper", "sfiqa", "--results", str(results_path),
+                                             "--out", str(out)]) == 0
+    expected = {"sfiqa_fig3_mos_distribution.png", "sfiqa_fig4_generator_distribution.png"}
+    assert {p.name for p in out.iterdir()} == expected
+    assert (root / "splits" / "aigiqa20k_sfiqa_split.csv").is_file()
+    for name in expected:
+        with Image.open(out / name) as image:
+            assert image.format == "PNG"
+
+
+def test_make_figures_offers_the_papers_with_figures():
+    """--paper accepts exactly the registry's papers whose method has a figures module."""
+    from tfagiqa.methods import methods
+
+    script = load_script("make_figures")
+    for method in (m for m in methods() if m.paper):
+        if method.figures:
+            assert script.parse_args(["--paper", method.paper]).paper == method.paper
+        else:
+            with pytest.raises(SystemExit):
+                script.parse_args(["--paper", method.paper])
+    assert {"dlsr", "sfiqa"} <= {m.paper for m in methods() if m.figures}

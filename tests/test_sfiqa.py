@@ -144,13 +144,13 @@ PAPER_TEXT = Path(__file__).resolve().parents[1].parent / "shared" / "papers" / 
 
 
 def test_table5_transcribes_every_ranked_team():
-    """results/paper/sfiqa.csv holds Table 5 (the NTIRE 2024 leaderboard) row for row as the paper prints it."""
+    """tfagiqa/methods/sfiqa/paper.csv holds Table 5 (the NTIRE 2024 leaderboard) row for row as the paper prints it."""
     if not PAPER_TEXT.is_file():
         pytest.skip(f"paper text not found at {PAPER_TEXT} (only present in the project's CI layout)")
     text = PAPER_TEXT.read_text(encoding="utf-8")
     block = text[text.index("Ranking\tTeam name\tMain Score"):text.index("Table 5.")].splitlines()[1:]
     printed = [line.split("\t") for line in block if line.strip()]
-    paper = reports.read_paper(Path(__file__).resolve().parents[1] / "results" / "paper" / "sfiqa.csv")
+    paper = reports.read_paper(Path(__file__).resolve().parents[1] / "tfagiqa" / "methods" / "sfiqa" / "paper.csv")
     table5 = paper[paper["table"] == "5"]
     assert len(printed) == len(table5) == 15
     for (rank, team, score), row in zip(printed, table5.itertuples()):
@@ -293,23 +293,24 @@ def test_scorer_from_run_matches_protocol(smoke_run):
 
 
 def test_tables_and_split_figures(smoke_run, tmp_path):
-    from tfagiqa import reports_sfiqa
+    from tfagiqa.methods.sfiqa import tables as sfiqa_tables
+    from tfagiqa.methods.sfiqa.figures import plot_split
     from tfagiqa.results import read_results
 
-    written = reports_sfiqa.make_tables(read_results(smoke_run / "out" / "results.csv"), tmp_path)
+    written = sfiqa_tables.make_tables(read_results(smoke_run / "out" / "results.csv"), tmp_path)
     assert {p.name for p in written} >= {"sfiqa_table1.md", "sfiqa_table2_agiqa3k.md", "sfiqa_table4_agiqa3k.csv"}
     table2 = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
     assert table2.loc["Q only", "PLCC paper"] == 0.8931 and table2.loc["Q only", "splits"] == 1
     assert "NOT a reproduction" in (tmp_path / "sfiqa_table2_agiqa3k.md").read_text()
     df = aigiqa20k_like()
-    figures = reports_sfiqa.make_figures(df, stratified_split(df), tmp_path, data_kind="synthetic")
+    figures = plot_split(df, stratified_split(df), tmp_path, data_kind="synthetic")
     assert all(p.stat().st_size > 1000 for p in figures)
 
 
 def test_tables_show_every_result_row(smoke_run, tmp_path):
     """make_tables --paper sfiqa: each row (every fusion setting, on all of the test side and on each T2I group) has
     its SRCC and main score in Table 2's cell for its setting and subset (one split: the cell is the row's value)."""
-    from tfagiqa import reports_sfiqa
+    from tfagiqa.methods.sfiqa import tables as sfiqa_tables
 
     results_csv = smoke_run / "out" / "results.csv"
     assert load_script("make_tables").main(["--paper", "sfiqa", "--results", str(results_csv),
@@ -318,9 +319,9 @@ def test_tables_show_every_result_row(smoke_run, tmp_path):
     assert set(rows["subset"]) > {"all"} and set(rows["target"]) == {"quality"}
     table = pd.read_csv(tmp_path / "sfiqa_table2_agiqa3k.csv", index_col=0)
     for row in rows.itertuples():
-        head = "" if row.subset == "all" else f"{reports_sfiqa.SUBSETS[row.subset]} "
+        head = "" if row.subset == "all" else f"{sfiqa_tables.SUBSETS[row.subset]} "
         for metric in ("srcc", "main"):
-            cell = float(table.loc[reports_sfiqa.LABELS[row.experiment], f"{head}{metric.upper()} ours"])
+            cell = float(table.loc[sfiqa_tables.LABELS[row.experiment], f"{head}{metric.upper()} ours"])
             assert cell == pytest.approx(getattr(row, metric)), (row.experiment, row.subset, metric)
     assert not list(tmp_path.glob("sfiqa_other_runs*"))
 

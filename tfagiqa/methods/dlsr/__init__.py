@@ -6,5 +6,5 @@ from tfagiqa.methods import Method
 METHOD = Method(
     name="dlsr", title="DLSR-IQA", paper="dlsr", package=__name__,
     summary="ResNet152V2 features + prompt tokens → MLP (128, 64) → trainable logistic mapping; StairReward",
-    run_script="experiments/run_dlsr.py", scorers="scorers",
+    run_script="experiments/run_dlsr.py", scorers="scorers", tables="tables", figures="figures",
 )

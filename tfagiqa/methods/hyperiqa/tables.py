@@ -10,7 +10,6 @@ setting. Rows no paper table has a cell for (e.g. HyperIQA on AGIQA-1K) go to a 
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -18,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from tfagiqa import reports
+from tfagiqa.atomic import write_text
+from tfagiqa.methods.hyperiqa import METHOD
 
-PAPER_CSV = Path(__file__).with_name("paper.csv")
 TITLES = {
     "I": "Table I: best results from the dataset papers (quality, authenticity)",
     "III-A": "§III-A: HyperIQA on AGIQA-3K quality",
@@ -64,9 +64,10 @@ def table_frame(paper: pd.DataFrame, ours: pd.DataFrame, table: str, shown: set 
     return frame
 
 
-def make_tables(results: pd.DataFrame, out_dir: str | os.PathLike, paper_csv: str | os.PathLike = PAPER_CSV) -> list[Path]:
-    """Write every table as markdown and CSV, one set per source of our rows; returns the files written."""
-    paper = reports.read_paper(paper_csv)
+def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
+    """Write every table as markdown and CSV, one set per source of our rows (``paper_csv`` None = the method's
+    paper.csv); returns the files written."""
+    paper = reports.read_paper(paper_csv or METHOD.paper_csv)
     ours = reports.latest(results[results["paper"] == "hypernet"]) if len(results) else results
     parts = reports.split_by_source(ours) or [(None, ours)]
     out_dir = Path(out_dir)
@@ -82,17 +83,17 @@ def make_tables(results: pd.DataFrame, out_dir: str | os.PathLike, paper_csv: st
                 frame = table_frame(paper, subset, table, shown)
                 suffix = f"_text-{re.sub(r'[^A-Za-z0-9.-]+', '-', embedder)}" if embedder else ""
                 csv = out_dir / f"hypernet_table{table}_{tag}{suffix}.csv"
-                reports.write_text(csv, frame.to_csv())
+                write_text(csv, frame.to_csv())
                 written.append(csv)
                 caption = f"{line}; text embedder {embedder}" if embedder else line
                 sections.append(reports.to_markdown(frame, title, caption))
         rest = reports.other_runs(rows, pd.Index(sorted(shown))) if len(rows) else pd.DataFrame()
         if len(rest):
             frame = rest.set_index("experiment")
-            written.append(reports.write_text(out_dir / f"hypernet_other_runs_{tag}.csv", frame.to_csv()))
+            written.append(write_text(out_dir / f"hypernet_other_runs_{tag}.csv", frame.to_csv()))
             sections.append(reports.to_markdown(frame, "Our runs the paper's tables do not report",
                                                 f"{reports.describe_source(source)}; one row per split and selection"))
-        written.append(reports.write_text(out_dir / f"hypernet_tables_{tag}.md", "\n".join(sections)))
+        written.append(write_text(out_dir / f"hypernet_tables_{tag}.md", "\n".join(sections)))
     return written
 
 

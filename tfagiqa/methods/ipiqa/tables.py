@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from tfagiqa import reports
+from tfagiqa.atomic import write_text
+from tfagiqa.methods.ipiqa import METHOD
 
-PAPER_CSV = Path(__file__).with_name("paper.csv")
 METRICS = ("srcc", "plcc", "krcc")
 DATASET_NAMES = {"agiqa1k:overall": "AGIQA-1K", "agiqa3k:quality": "AGIQA-3K quality",
                  "agiqa3k:alignment": "AGIQA-3K alignment"}
@@ -80,11 +81,11 @@ def table(ours: pd.DataFrame, paper: pd.DataFrame, number: int, selection: str,
     return frame
 
 
-def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Path]:
+def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
     """Write ipiqa_table{1,2,3}[_<source>][_val|_last].{md,csv} and, for rows no table shows,
-    ipiqa_other_runs[_<source>].{md,csv}; returns the paths written."""
+    ipiqa_other_runs[_<source>].{md,csv}; ``paper_csv`` None = the method's paper.csv. Returns the paths written."""
     out_dir = Path(out_dir)
-    paper = reports.read_paper(paper_csv)
+    paper = reports.read_paper(paper_csv or METHOD.paper_csv)
     ours_all = results[results["paper"] == "ipiqa"] if "paper" in results.columns else results.iloc[0:0]
     parts = reports.split_by_source(reports.latest(ours_all)) if len(ours_all) else []
     sources = parts or [(None, ours_all)]
@@ -112,6 +113,6 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Pat
 
 def _write(out_dir: Path, stem: str, frame: pd.DataFrame, title: str, line: str) -> list[Path]:
     """``<stem>.md`` and ``<stem>.csv`` of one table (NaN written as empty cells)."""
-    md = reports.write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
-    csv = reports.write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
+    md = write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
+    csv = write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
     return [md, csv]

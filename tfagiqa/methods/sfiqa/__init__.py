@@ -6,6 +6,6 @@ from tfagiqa.methods import Method
 METHOD = Method(
     name="sfiqa", title="SF-IQA", paper="sfiqa", package=__name__,
     summary="SwinV2 multi-level quality branch (SAMA views) + PickScore similarity branch + score-fusion MLP",
-    run_script="experiments/run_sfiqa.py", scorers="scorers", tables="tables",
+    run_script="experiments/run_sfiqa.py", scorers="scorers", tables="tables", figures="figures",
     converters={"swinv2": "tfagiqa.backbones.swinv2_convert"},
 )

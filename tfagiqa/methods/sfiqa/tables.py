@@ -1,6 +1,6 @@
-"""SF-IQA's Tables 1–4 with our numbers beside the paper's, and Fig. 3–4 (MOS and generator distributions of the
-custom AIGIQA-20K split). Markdown + CSV, one set per results source (data kind / weights / profile / backbone), so
-synthetic and real numbers never share a table; every file is written atomically.
+"""SF-IQA's Tables 1–4 with our numbers beside the paper's (its Fig. 3–4 are in ``figures.py``). Markdown + CSV,
+one set per results source (data kind / weights / profile / backbone), so synthetic and real numbers never share a
+table; every file is written atomically.
 
 Ours = the mean over the splits run of ``experiments/run_sfiqa.py`` rows. Table 1 is AGIQA-3K (all + T2I groups);
 Tables 2–4 are the paper's AIGIQA-20K ablations, filled from each dataset and label we ran the fusion block on (the
@@ -11,16 +11,15 @@ checkpoint count run (``--checkpoints K``). Rows no table has a cell for go to `
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from tfagiqa import reports
+from tfagiqa.atomic import write_text
+from tfagiqa.methods.sfiqa import METHOD
 
-PAPER_CSV = Path(__file__).with_name("paper.csv")
 SUBSETS = {"all": "All", "t2i_group=bad": "Bad", "t2i_group=medium": "Medium", "t2i_group=good": "Good"}
 OURS_TABLE1 = {"sfiqa_quality": "quality", "sfiqa_similarity": "alignment"}
 ABLATION_TABLES = {
@@ -120,11 +119,12 @@ def _ablation_targets(ours: pd.DataFrame, dataset: str) -> list[str]:
     return [default, *sorted(targets - {default})]
 
 
-def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Path]:
+def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
     """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset>[_<label>] [_<source>].{md,csv} (the label when it is not
-    the run script's default), and sfiqa_other_runs[_<source>] for rows no table shows; returns the paths written."""
+    the run script's default), and sfiqa_other_runs[_<source>] for rows no table shows; ``paper_csv`` None = the
+    method's paper.csv. Returns the paths written."""
     out_dir = Path(out_dir)
-    paper = reports.read_paper(paper_csv)
+    paper = reports.read_paper(paper_csv or METHOD.paper_csv)
     ours_all = results[results["paper"] == "sfiqa"] if "paper" in results.columns else results.iloc[0:0]
     parts = reports.split_by_source(reports.latest(ours_all)) if len(ours_all) else []
     sources = parts or [(None, ours_all)]
@@ -159,62 +159,8 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=PAPER_CSV) -> list[Pat
 
 
 def _write(out_dir: Path, stem: str, frame: pd.DataFrame, title: str, line: str) -> list[Path]:
-    md = reports.write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
-    csv = reports.write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
+    """``<stem>.md`` and ``<stem>.csv`` of one table (NaN written as empty cells)."""
+    md = write_text(out_dir / f"{stem}.md", reports.to_markdown(frame, title, line, scientific_rows=()))
+    csv = write_text(out_dir / f"{stem}.csv", frame.replace({np.nan: None}).to_csv())
     return [md, csv]
 
-
-def _save_figure(fig, path: Path) -> Path:
-    """Save through a temporary file in the same folder, then os.replace (atomic)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
-
-
-def make_figures(df: pd.DataFrame, side: pd.Series, out_dir, data_kind: str | None = None) -> list[Path]:
-    """Fig. 3 (MOS histogram, train vs test) and Fig. 4 (images per generator, train vs test) of the split."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    kind = (data_kind or df.attrs.get("data", "unknown")).upper()
-    out_dir = Path(out_dir)
-    written = []
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    bins = np.linspace(df["overall"].min(), df["overall"].max(), 21)
-    for name, colour in (("train", "tab:blue"), ("test", "tab:orange")):
-        ax.hist(df.loc[side == name, "overall"], bins=bins, density=True, alpha=0.6, color=colour,
-                label=f"{name} ({int((side == name).sum())})")
-    ax.set(xlabel="MOS", ylabel="density", title=f"Fig. 3: MOS of the custom AIGIQA-20K split ({kind} data)")
-    ax.legend()
-    written.append(_save_figure(fig, out_dir / "sfiqa_fig3_mos_distribution.png"))
-    plt.close(fig)
-    counts = pd.crosstab(df["generator"], side).reindex(columns=["train", "test"], fill_value=0)
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    x = np.arange(len(counts))
-    ax.bar(x - 0.2, counts["train"], 0.4, label="train")
-    ax.bar(x + 0.2, counts["test"], 0.4, label="test")
-    ax.set_xticks(x, counts.index, rotation=45, ha="right")
-    ax.set(ylabel="images", title=f"Fig. 4: generators in the custom AIGIQA-20K split ({kind} data)")
-    ax.legend()
-    written.append(_save_figure(fig, out_dir / "sfiqa_fig4_generator_distribution.png"))
-    plt.close(fig)
-    return written
-
-
-def split_figures(out_dir, data_root=None, synthetic: str = "auto") -> list[Path]:
-    """Fig. 3–4 for the AIGIQA-20K split that ``run_sfiqa.py`` uses (``<data-root>/splits/``; made if absent)."""
-    from tfagiqa.data import default_data_root, load_dataset
-    from tfagiqa.methods.sfiqa.split import load_or_make
-
-    root = Path(data_root or default_data_root())
-    df = load_dataset("aigiqa20k", root, synthetic=synthetic).reset_index(drop=True)
-    side = load_or_make(df, root / "splits" / "aigiqa20k_sfiqa_split.csv")
-    return make_figures(df, side, out_dir)
