@@ -12,7 +12,7 @@ import pytest
 from tfagiqa.data import schema
 from tfagiqa.data.agiqa1k import read_agiqa1k
 from tfagiqa.data.agiqa3k import read_agiqa3k
-from tfagiqa.protocols.ipiqa import repeat_splits
+from tfagiqa.methods.ipiqa.protocol import repeat_splits
 
 OFFICIAL = Path(__file__).parent / "data" / "ipiqa_official_test_sets.csv"
 READERS = {"agiqa1k": (read_agiqa1k, "agiqa1k_AIGC_MOS_Zscore.xlsx", "AIGC_MOS_Zscore.xlsx"),

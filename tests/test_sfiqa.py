@@ -173,7 +173,7 @@ def keras_steps(optimizer, gradients=GRADIENTS) -> np.ndarray:
 def test_branch_optimizer_is_adam_with_coupled_weight_decay():
     """_optimizer against Adam written out with the decay added to the gradient (torch.optim.Adam's L2 form),
     on the cosine rates of the schedule: lr_t = lr · (1 + cos(π t / T)) / 2 for steps t = 0 … T − 1."""
-    from tfagiqa.protocols.sfiqa import _optimizer
+    from tfagiqa.methods.sfiqa.protocol import _optimizer
 
     lr, wd, b1, b2, eps = 0.1, 0.05, 0.9, 0.999, 1e-8
     w, m, v = START.copy(), np.zeros(4), np.zeros(4)
@@ -191,7 +191,7 @@ def test_branch_optimizer_is_adam_with_coupled_weight_decay():
 
 def test_coupled_decay_adam_matches_torch_and_round_trips():
     torch = pytest.importorskip("torch")
-    from tfagiqa.protocols.sfiqa import CoupledDecayAdam
+    from tfagiqa.methods.sfiqa.protocol import CoupledDecayAdam
 
     parameter = torch.nn.Parameter(torch.tensor(START, dtype=torch.float32))
     reference = torch.optim.Adam([parameter], lr=0.01, weight_decay=5e-4 * 100)
