@@ -29,3 +29,13 @@ def test_tfds_load_agiqa3k_from_manual_dir(tmp_path):
 def test_missing_manual_dir_is_explained(tmp_path):
     with pytest.raises(Exception, match="manual"):
         tfds.load("aigciqa2023", split="train", data_dir=str(tmp_path / "tfds"))
+
+
+def test_every_record_with_a_tfds_name_has_its_builder():
+    from tfagiqa.data import registry
+
+    named = [r for r in registry.records() if r.tfds_name]
+    assert {r.name for r in named} == set(registry.names(registry.AIGC))
+    for record in named:
+        assert tfds.builder_cls(record.tfds_name).DATASET == record.name
+
