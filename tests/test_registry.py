@@ -45,12 +45,12 @@ def test_record_agrees_with_its_reader_and_stand_in(standins, name):
 def test_aigc_views_follow_the_registry():
     aigc = registry.names(registry.AIGC)
     assert tuple(READERS) == tuple(DIRNAMES) == tuple(LABEL_FILES) == aigc
-    assert set(registry.names(registry.NRIQA)) == {"koniq10k", "livec", "live", "kadid10k"}
-    assert DIRNAMES["aigciqa2023"] == "AIGCIQA2023" and LABEL_FILES["aigciqa2023"] == "DATA/MOS/mosz1.mat"
+    assert "pku_i2iqa" in aigc and set(registry.names(registry.NRIQA)) == {"koniq10k", "livec", "live", "kadid10k"}
+    assert DIRNAMES["pku_i2iqa"] == "PKU-I2IQA" and LABEL_FILES["pku_i2iqa"] == "I2IQA_annotation.xlsx"
 
 
 def test_unknown_names_and_wrong_loaders_are_explained(tmp_path):
-    with pytest.raises(DataError, match=r"unknown dataset 'agiqa2k'; choose from .*kadid10k"):
+    with pytest.raises(DataError, match=r"unknown dataset 'agiqa2k'; choose from .*pku_i2iqa"):
         registry.get("agiqa2k")
     with pytest.raises(DataError, match="NR-IQA dataset: read it with tfagiqa.data.load_nriqa"):
         load_dataset("koniq10k", tmp_path)

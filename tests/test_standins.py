@@ -2,7 +2,7 @@
 split into tfagiqa/data/standins/ (and as in every later version), and every registered layout reads back.
 
 The AI-generated-image hashes are those of the single-module ``tfagiqa/data/synthetic.py`` (commit 29c00b3),
-byte for byte. The NR-IQA hashes are those of the old
+byte for byte (PKU-I2IQA's, added later, pins its first version). The NR-IQA hashes are those of the old
 ``nriqa_synthetic.py`` output with the MATLAB header text made fixed: scipy used to stamp the writing time there,
 so the old .mat files differed from run to run; everything after the 116-byte header is unchanged. The bytes depend on the encoders (Pillow's JPEG, zlib,
 openpyxl, scipy) and on NumPy's random streams, so the pins hold for the library versions below; with others
@@ -30,6 +30,7 @@ AIGC_PINS = {  # n=30, seed=0, image_size=32
     "agiqa3k": "c6c4119b6c0891dc3efeb2e9f381e97b0b89dc7522acaf6360346dbb35a19868",
     "aigciqa2023": "8b288247df6d97ba9f55d7d91c6ad38cae43ed91d8e39c9072e96300ac483273",
     "aigiqa20k": "489235a51ee6d4c8d1bd1dbb22966a7c38b2d1c231db6deea24330921e5b51cd",
+    "pku_i2iqa": "ee4aad35e9719b517f1660022ea8e8ba06c4731464cbe849a4ab37fb9225fd58",  # new: its first version
 }
 NRIQA_PINS = {  # n=8, seed=0 (always 96 px)
     "koniq10k": "7124ed819b706b17d2374e97fcc89e848218e01b1dad074b6f5d2d749dd9292f",

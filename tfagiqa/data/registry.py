@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfagiqa.data import agiqa1k, agiqa3k, aigciqa2023, aigiqa20k, nriqa, schema
+from tfagiqa.data import agiqa1k, agiqa3k, aigciqa2023, aigiqa20k, nriqa, pku_i2iqa, schema
 from tfagiqa.data.standins import StandIn
 from tfagiqa.data.standins import agiqa1k as agiqa1k_standin
 from tfagiqa.data.standins import agiqa3k as agiqa3k_standin
@@ -29,6 +29,7 @@ from tfagiqa.data.standins import kadid10k as kadid10k_standin
 from tfagiqa.data.standins import koniq10k as koniq10k_standin
 from tfagiqa.data.standins import live as live_standin
 from tfagiqa.data.standins import livec as livec_standin
+from tfagiqa.data.standins import pku_i2iqa as pku_i2iqa_standin
 from tfagiqa.errors import DataError
 
 AIGC = "aigc"      # AI-generated images with prompts: readers take require_images= and on_error=
@@ -180,6 +181,43 @@ RECORDS: tuple[DatasetRecord, ...] = (
         notes=("Only `train` has public MOS; the reader returns it by default (`splits=(\"train\", \"val\", "
                "\"test\")` for all).",),
         read_all=lambda folder: {"splits": aigiqa20k.present_splits(folder)}),
+    DatasetRecord(
+        name="pku_i2iqa", title="PKU-I2IQA", kind=AIGC, folder=pku_i2iqa.DIRNAME, label_files=pku_i2iqa.LABEL_FILES,
+        reader=pku_i2iqa.read_pku_i2iqa, standin=pku_i2iqa_standin.STANDIN, tfds_name="pku_i2iqa",
+        labels=(Label(schema.QUALITY, "MOS_q", 0, 5, "[0.699, 4.618], mean 3.13, per a third-party dump",
+                      "the only label SF-IQA uses"),
+                Label(schema.AUTHENTICITY, "MOS_a", 0, 5, "[0.441, 4.810]", "", optional=True),
+                Label(schema.ALIGNMENT, "MOS_c", 0, 5, "[0.676, 4.984]", "the dataset calls it correspondence",
+                      optional=True)),
+        group="the image prompt (`Image_prompt`: 200 prompt images, each with 4 Midjourney and 4 Stable Diffusion "
+              "v1.5 generations)",
+        layout=f"""<data-root>/{pku_i2iqa.DIRNAME}/                        the PKU-I2IQA release
+  {pku_i2iqa.RELEASES[0].label_file}       Image_prompt, Text_prompt, Generated_image, MOS_q, MOS_a, MOS_c (first sheet)
+  {pku_i2iqa.RELEASES[0].image_dirs[0]}/        MJ_*.jpg, SD_*.jpg (1,600 images)
+  {pku_i2iqa.RELEASES[0].prompt_dirs[0]}/               0.jpg ... 199.jpg
+or
+<data-root>/{pku_i2iqa.DIRNAME}/                        the PKU-AIGIQA-4K release (its I2I rows are read)
+  {pku_i2iqa.RELEASES[1].label_file}             the same columns; text-to-image rows have no Image_prompt
+  {pku_i2iqa.RELEASES[1].image_dirs[0]}/                        every generated image   (also accepted: {pku_i2iqa.RELEASES[1].image_dirs[1]}/)
+  {pku_i2iqa.RELEASES[1].prompt_dirs[0]}/           0.jpg ... 199.jpg""",
+        source="github.com/jiquan123/I2IQA (Baidu and Google Drive links in its README); or PKU-AIGIQA-4K from "
+               "github.com/jiquan123/AIGIQA4K, which contains it as the I2I subset",
+        citation="J. Yuan et al., \"PKU-I2IQA: An Image-to-Image Quality Assessment Database for AI Generated "
+                 "Images\", arXiv:2311.15556, 2023",
+        licence="jiquan123/I2IQA has no licence file; jiquan123/AIGIQA4K (code) is MIT-licensed; the images are "
+                "distributed by the authors",
+        splits="SF-IQA: all images in its AIGC pre-training stage (quality MOS, SAMA views at 256 px). The authors' "
+               "benchmark: rows in blocks of four, every fourth row (i % 4 == 3) to test.",
+        notes=("Established from the authors' loaders (jiquan123/AIGIQA4K: the compiled PKU-I2IQA loader "
+               "`TIER-4K/dataloader/__pycache__/I2IQA.cpython-310.pyc`, the PKU-AIGIQA-4K `dataloader.py` and README) "
+               "and third-party loaders: the file and folder names above, the columns (read by name), the `MJ_`/`SD_` "
+               "file-name prefix, 1,600 rows, the 0–5 scale.",
+               "Not established (no public copy of the label file): the sheet name (the first sheet is read), "
+               "whether every row has a `Text_prompt` (expected: the authors tokenise it for every row; an empty one "
+               "gives `prompt` = \"\"), the file-name pattern after `MJ_`/`SD_`, the row order. Other layouts "
+               "(a CSV export, renamed columns) are refused with a message naming the two above.",
+               "`prompt` is `Text_prompt` (\"\" where the file gives none); `image_prompt` is the prompt image's "
+               "path. With images required, a missing prompt image is a bad row too.")),
     DatasetRecord(
         name="koniq10k", title="KonIQ-10k", kind=NRIQA, folder=nriqa.DIRS["koniq10k"],
         label_files=(nriqa.LABEL_FILES["koniq10k"],), reader=nriqa.read_koniq10k, standin=koniq10k_standin.STANDIN,

@@ -6,8 +6,9 @@ extra)``: its label files, from the latent truth of the drawn images. :func:`wri
 and writes ``synthetic_truth.csv``, the latent quality, alignment, authenticity and distortions of each rated
 image, against which a trained model can be checked.
 
-Random streams are ``[seed, stream, part, ...]``: part 0 plans, part ``(1, i)`` draws image i, part 2 rates. A
-layout's stream number is fixed: changing it changes every byte the layout writes.
+Random streams are ``[seed, stream, part, ...]``: part 0 plans, part ``(1, i)`` draws image i, part 2 rates
+(parts 3 and up are the layout's own). A layout's stream number is fixed: changing it changes every byte the
+layout writes.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def random_stream(seed: int, stream: int, *parts: int) -> np.random.Generator:
 
 
 def write_generated(folder: Path, n: int, seed: int, image_size: int, stream: int, plan: Plan,
-                    write_labels: WriteLabels) -> None:
-    """Plan about ``n`` images, draw and save each one, rate them, write the label files and the truth table."""
+                    write_labels: WriteLabels) -> dict:
+    """Plan about ``n`` images, draw and save each one, rate them, write the label files and the truth table;
+    return the plan's ``extra`` (for files beyond the rated images, e.g. PKU-I2IQA's image prompts)."""
     items, extra = plan(n, random_stream(seed, stream, 0))
     truth = pd.DataFrame([make_image(item, folder, image_size, random_stream(seed, stream, 1, i))
                           for i, item in enumerate(items)])
     write_labels(folder, items, truth, random_stream(seed, stream, 2), extra)
     truth.to_csv(folder / TRUTH_FILE, index=False, float_format="%.6f")
+    return extra
 
 
 def make_image(item: Item, folder: Path, size: int, rng: np.random.Generator) -> dict:
