@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from tfagiqa.cli import main
-from tfagiqa.data import READERS
+from tfagiqa.data import READERS, registry
 
-LAYOUT_DIRS = {"agiqa1k": "AGIQA-1K", "agiqa3k": "AGIQA-3K", "aigciqa2023": "AIGCIQA2023", "aigiqa20k": "AIGIQA-20K"}
+LAYOUT_DIRS = {r.name: r.folder for r in registry.records(registry.AIGC)}
 
 
 @pytest.fixture(scope="module")

@@ -328,7 +328,8 @@ def test_tables_show_every_result_row(smoke_run, tmp_path):
 
 @pytest.mark.parametrize("name", ["koniq10k", "livec", "live", "kadid10k"])
 def test_nriqa_standins_read_back_in_real_layouts(name, tmp_path):
-    from tfagiqa.data.nriqa import DIRS, LABEL_FILES, load_nriqa
+    from tfagiqa.data import load_nriqa
+    from tfagiqa.data.nriqa import DIRS, LABEL_FILES
 
     df = load_nriqa(name, tmp_path, n=8)
     assert (tmp_path / "synthetic" / DIRS[name] / LABEL_FILES[name]).is_file()

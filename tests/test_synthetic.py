@@ -14,11 +14,15 @@ import scipy.io
 from PIL import Image
 from scipy.stats import spearmanr
 
-from tfagiqa.data import schema
+from tfagiqa.data import registry, schema
 from tfagiqa.data import synthetic as syn
+from tfagiqa.data.standins import agiqa1k as standin_1k
+from tfagiqa.data.standins import aigciqa2023 as standin_2023
+from tfagiqa.data.standins import render, scene
 from tfagiqa.errors import DataError
 
 N = 48
+LAYOUTS = registry.names(registry.AIGC)  # the NR-IQA stand-ins: tests/test_standins.py
 SIZE = 64
 REAL_3K_VARIANTS = {
     "AttnGAN_normal", "glide_normal", "sd1.5_normal", "sd1.5_lowstep", "sd1.5_highcorr", "sd1.5_lowcorr",
@@ -39,8 +43,8 @@ REAL_20K_GENERATORS = {
 def written(tmp_path_factory) -> dict:
     """Every layout written once at n=48 (shared by the read-only checks)."""
     root = tmp_path_factory.mktemp("synthetic")
-    return {layout: syn.write_synthetic(layout, root / syn.DATASET_DIRS[layout], n=N, seed=3, image_size=SIZE)
-            for layout in syn.LAYOUTS}
+    return {layout: syn.write_synthetic(layout, root / registry.get(layout).folder, n=N, seed=3, image_size=SIZE)
+            for layout in LAYOUTS}
 
 
 def truth(folder) -> pd.DataFrame:
@@ -90,7 +94,7 @@ def test_agiqa1k_layout(written):
         if generator == "dreamStudio":
             assert main <= 8 and second <= 9
             main, second = (main + 1 if main > 5 else main), second + 5
-        assert (words[0], words[1]) == (syn.MAIN_WORDS_1K[main], syn.SECOND_WORDS_1K[second])
+        assert (words[0], words[1]) == (standin_1k.MAIN_WORDS[main], standin_1k.SECOND_WORDS[second])
         groups.setdefault(f"{main}_{second}", set()).add(generator)
     assert {"deepai", "dreamStudio"} in groups.values()
     assert sorted(p.name for p in (folder / "images").iterdir()) == sorted(table["Image"])
@@ -123,7 +127,7 @@ def test_agiqa3k_covers_every_subset(written):
     lengths = table[["adj1", "adj2", "style"]].notna().sum(axis=1)
     assert set(lengths) == {0, 1, 2, 3}
     assert set(table["style"].dropna()) == REAL_3K_STYLES and table["style"].isna().any()
-    assert set(table["adj1"].dropna()) <= {a for c in syn.ADJECTIVE_CATEGORIES for a in c}
+    assert set(table["adj1"].dropna()) <= {a for c in scene.ADJECTIVE_CATEGORIES for a in c}
     models = table["name"].str.split("_").str[0].map(schema.harmonise_generator)
     assert set(models.map(schema.T2I_GROUPS)) == {"bad", "medium", "good"}
 
@@ -147,14 +151,14 @@ def test_aigciqa2023_layout(written):
     per_generator = n_prompts * 4
     for i in range(n):
         row = table.loc[f"{i}.png"]
-        assert row["generator"] == list(syn.GENERATORS_2023)[i // per_generator]
+        assert row["generator"] == list(standin_2023.GENERATORS)[i // per_generator]
         assert row["prompt"] == prompts.iloc[(i % per_generator) // 4, 2]
 
 
 def test_aigciqa2023_pop_art_prompt_sits_where_dlsr_expects_it():
-    rows = syn._prompts_2023(100, np.random.default_rng(0))
+    rows = standin_2023.prompts(100, np.random.default_rng(0))
     assert rows[51][0] == "Style & Format" and rows[51][2].endswith("pop art style")
-    assert [r[0] for r in rows[::10]] == list(syn.CATEGORIES_2023)
+    assert [r[0] for r in rows[::10]] == list(standin_2023.CATEGORIES)
 
 
 def test_aigiqa20k_layout(written):
@@ -175,7 +179,7 @@ def test_aigiqa20k_layout(written):
         check_images(folder, [f"{split}/{n}" for n in table["name"]], "PNG")
 
 
-@pytest.mark.parametrize("layout", syn.LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_marker_and_truth_table(written, layout):
     folder = written[layout]
     marker = json.loads((folder / syn.MARKER).read_text())
@@ -184,12 +188,13 @@ def test_marker_and_truth_table(written, layout):
     table = pd.read_csv(folder / syn.TRUTH_FILE)
     assert table[["quality", "alignment", "authenticity"]].stack().between(0, 1).all()
     assert all((folder / p).is_file() for p in table["path"])
-    images = [p for p in folder.rglob("*") if p.suffix in (".jpg", ".png")]
+    # every rated image is in the truth table (PKU-I2IQA's image prompts are inputs, not rated)
+    images = [p for p in folder.rglob("*") if p.suffix in (".jpg", ".png") and "Image_prompt" not in p.parts]
     assert len(images) == len(table) == table["name"].nunique()
     assert not [p for p in folder.parent.iterdir() if ".partial-" in p.name]
 
 
-@pytest.mark.parametrize("layout", syn.LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_package_readers_read_the_stand_in(written, layout):
     from tfagiqa.data import READERS
 
@@ -236,10 +241,10 @@ def test_distortions_rise_as_quality_falls(written):
     assert spearmanr(t["quality"], t["blur_radius"])[0] < -0.8
     assert spearmanr(t["quality"], t["noise_sigma"])[0] < -0.8
     assert spearmanr(t["quality"], t["jpeg_quality"])[0] > 0.8
-    clean = syn._render(syn.Spec((syn.Thing(2, "red", "star"),), "plain", (), None), SIZE, np.random.default_rng(0))
+    clean = render.render(scene.Spec((scene.Thing(2, "red", "star"),), "plain", (), None), SIZE, np.random.default_rng(0))
     errors = []
     for quality in (0.9, 0.5, 0.1):
-        degraded, _ = syn._distort(clean, quality, np.random.default_rng(0))
+        degraded, _ = render.distort(clean, quality, np.random.default_rng(0))
         errors.append(np.mean((np.asarray(degraded, float) - np.asarray(clean, float)) ** 2))
     assert errors[0] < errors[1] < errors[2]
 
@@ -254,11 +259,11 @@ def test_alignment_counts_what_was_left_out(written):
 # ------------------------------------------------------------------------------------------------ determinism
 
 
-@pytest.mark.parametrize("layout", syn.LAYOUTS)
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_same_seed_same_bytes_different_seed_different_data(tmp_path, layout):
-    first = syn.write_synthetic(layout, tmp_path / "a" / syn.DATASET_DIRS[layout], n=N, seed=1, image_size=SIZE)
-    again = syn.write_synthetic(layout, tmp_path / "b" / syn.DATASET_DIRS[layout], n=N, seed=1, image_size=SIZE)
-    other = syn.write_synthetic(layout, tmp_path / "c" / syn.DATASET_DIRS[layout], n=N, seed=2, image_size=SIZE)
+    first = syn.write_synthetic(layout, tmp_path / "a" / registry.get(layout).folder, n=N, seed=1, image_size=SIZE)
+    again = syn.write_synthetic(layout, tmp_path / "b" / registry.get(layout).folder, n=N, seed=1, image_size=SIZE)
+    other = syn.write_synthetic(layout, tmp_path / "c" / registry.get(layout).folder, n=N, seed=2, image_size=SIZE)
     assert label_files(first) == label_files(again)
     pixels, pixels_again = image_pixels(first), image_pixels(again)
     assert pixels.keys() == pixels_again.keys() and all(np.array_equal(pixels[k], pixels_again[k]) for k in pixels)
@@ -290,7 +295,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
         saved.append(path)
         image.save(path, format="JPEG", quality=jpeg_quality)
 
-    monkeypatch.setattr(syn, "_save_image", failing_save)
+    monkeypatch.setattr(render, "save_image", failing_save)
     with pytest.raises(OSError, match="disk full"):
         syn.write_synthetic("agiqa3k", tmp_path / "AGIQA-3K", n=N, image_size=SIZE)
     assert len(saved) == 5 and saved[0].is_relative_to(tmp_path)
@@ -343,9 +348,9 @@ def test_ensure_reuses_then_regenerates_on_new_seed(tmp_path):
 
 def test_ensure_default_n_matches_marker(tmp_path):
     folder = syn.ensure_synthetic("aigciqa2023", tmp_path, image_size=32)
-    assert json.loads((folder / syn.MARKER).read_text())["n"] == syn.DEFAULT_N["aigciqa2023"]
+    assert json.loads((folder / syn.MARKER).read_text())["n"] == registry.get("aigciqa2023").standin.default_n
     stamp = (folder / syn.MARKER).stat().st_mtime_ns
-    syn.ensure_synthetic("aigciqa2023", tmp_path, n=syn.DEFAULT_N["aigciqa2023"], image_size=32)
+    syn.ensure_synthetic("aigciqa2023", tmp_path, n=registry.get("aigciqa2023").standin.default_n, image_size=32)
     assert (folder / syn.MARKER).stat().st_mtime_ns == stamp
 
 

@@ -29,3 +29,27 @@ def test_tfds_load_agiqa3k_from_manual_dir(tmp_path):
 def test_missing_manual_dir_is_explained(tmp_path):
     with pytest.raises(Exception, match="manual"):
         tfds.load("aigciqa2023", split="train", data_dir=str(tmp_path / "tfds"))
+
+
+def test_every_record_with_a_tfds_name_has_its_builder():
+    from tfagiqa.data import registry
+
+    named = [r for r in registry.records() if r.tfds_name]
+    assert {r.name for r in named} == set(registry.names(registry.AIGC))
+    for record in named:
+        assert tfds.builder_cls(record.tfds_name).DATASET == record.name
+
+
+def test_tfds_load_pku_i2iqa_with_its_three_labels(tmp_path):
+    from tfagiqa.data.pku_i2iqa import read_pku_i2iqa
+
+    manual = write_synthetic("pku_i2iqa", tmp_path / "PKU-I2IQA", n=16, image_size=32)
+    df = read_pku_i2iqa(manual).set_index("name")
+    ds = tfds.load("pku_i2iqa", split="train", data_dir=str(tmp_path / "tfds"), download_and_prepare_kwargs={
+        "download_config": tfds.download.DownloadConfig(manual_dir=str(manual))})
+    examples = {e["name"].decode(): e for e in tfds.as_numpy(ds)}
+    assert set(examples) == set(df.index)
+    for name, example in examples.items():
+        for label in ("quality", "authenticity", "alignment"):
+            assert np.isclose(example[label], df.at[name, label])
+        assert example["group"].decode() == df.at[name, "group"]

@@ -1,4 +1,9 @@
-"""``tfagiqa datasets synth | summary | check``: write stand-ins, count a dataset, validate a dataset folder."""
+"""``tfagiqa datasets synth | summary | check | to-tfrecord | readme``: write stand-ins, count a dataset, validate a
+dataset folder, write TFRecord shards, regenerate the registry-made parts of the dataset documents.
+
+The dataset choices come from the registry (:mod:`tfagiqa.data.registry`): ``synth`` takes every registered
+layout, the others the AI-generated-image datasets (whose readers list bad rows and can skip them).
+"""
 
 from __future__ import annotations
 
@@ -9,24 +14,26 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfagiqa.data import schema
+from tfagiqa.data import registry, schema
 from tfagiqa.data.subsets import SUBSET_ORDER
 from tfagiqa.errors import DataError
 
-DATASETS = ("agiqa1k", "agiqa3k", "aigciqa2023", "aigiqa20k")
+DATASETS = registry.names(registry.AIGC)
+LAYOUTS = registry.names()
 MIN_SHARD_MB = 0.01  # smaller shards would only multiply files (and a tiny value, e.g. 1e-300, their count)
 SKIP_HELP = "drop rows with bad labels, names or missing images (listed on stderr) instead of stopping"
 
 
 def register(sub) -> None:
-    """Add the ``datasets`` command and its three subcommands."""
+    """Add the ``datasets`` command and its subcommands."""
     parser = sub.add_parser("datasets", help="write synthetic stand-ins, summarise or check a dataset folder")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
 
     synth = actions.add_parser("synth", help="write a deterministic synthetic dataset in a benchmark's own layout")
-    synth.add_argument("--layout", required=True, choices=DATASETS)
+    synth.add_argument("--layout", required=True, choices=LAYOUTS)
     synth.add_argument("--out", required=True, help="the dataset folder to create (e.g. datasets/synthetic/AGIQA-3K)")
-    synth.add_argument("--n", type=int, default=None, help="approximate number of images (default: a few hundred)")
+    synth.add_argument("--n", type=int, default=None, help="approximate number of images (default: the layout's, a "
+                                                           "few dozen to a few hundred)")
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(run=run_synth)
 
@@ -51,6 +58,14 @@ def register(sub) -> None:
             p.add_argument("--skip-bad", action="store_true", help=SKIP_HELP)
         p.set_defaults(run=func)
 
+    readme = actions.add_parser("readme", help="rewrite the parts of datasets/README.md and docs/datasets.md that "
+                                               "are generated from the dataset registry")
+    readme.add_argument("--check", action="store_true", help="change nothing; list the files that are out of date "
+                                                             "and exit 1 if there is any")
+    readme.add_argument("--root", default=None, help="the checkout holding datasets/README.md and docs/ "
+                                                     "(default: this package's checkout)")
+    readme.set_defaults(run=run_readme)
+
 
 def run_synth(args: argparse.Namespace) -> int:
     """Write the stand-in and say where, and that it is synthetic."""
@@ -62,14 +77,14 @@ def run_synth(args: argparse.Namespace) -> int:
 
 
 def _read(args: argparse.Namespace, require_images: bool, on_error: str, all_splits: bool = True) -> pd.DataFrame:
-    """The dataset at --data-root; for AIGIQA-20K every split whose label file is there (``all_splits``) or the
-    labelled train split alone."""
-    from tfagiqa.data import READERS, locate_dataset
-    from tfagiqa.data.aigiqa20k import present_splits
+    """The dataset at --data-root: every part of the folder (``all_splits``: the record's ``read_all``, e.g.
+    AIGIQA-20K's unlabelled val and test splits) or what the reader reads by default (the labelled rows)."""
+    from tfagiqa.data import locate_dataset
 
+    record = registry.get(args.dataset)
     folder = locate_dataset(args.dataset, args.data_root)
-    extra = {"splits": present_splits(folder) if all_splits else ("train",)} if args.dataset == "aigiqa20k" else {}
-    return READERS[args.dataset](folder, require_images=require_images, on_error=on_error, **extra)
+    extra = record.read_all(folder) if all_splits and record.read_all else {}
+    return record.reader(folder, require_images=require_images, on_error=on_error, **extra)
 
 
 def _read_usable(args: argparse.Namespace, require_images: bool, all_splits: bool = True) -> pd.DataFrame:
@@ -144,7 +159,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_to_tfrecord(args: argparse.Namespace) -> int:
-    """Write every labelled row of the dataset (the train split for AIGIQA-20K) as shards."""
+    """Write every labelled row of the dataset (what its reader reads by default) as shards."""
     from tfagiqa.data.labels import TFRECORD_DIR
     from tfagiqa.data.tfrecord import write_tfrecords
 
@@ -153,4 +168,21 @@ def run_to_tfrecord(args: argparse.Namespace) -> int:
     df = _read_usable(args, require_images=True, all_splits=False)
     out = write_tfrecords(df, args.out or Path(df.attrs["root"]) / TFRECORD_DIR, args.shard_size)
     print(f"wrote {len(df)} {df.attrs['data']} {args.dataset} examples as TFRecord shards to {out}")
+    return 0
+
+
+def run_readme(args: argparse.Namespace) -> int:
+    """Regenerate (or, with --check, compare) the registry-made blocks of the two dataset documents."""
+    from tfagiqa.data import registry_docs
+
+    root = Path(args.root) if args.root else registry_docs.CHECKOUT
+    if args.check:
+        stale = registry_docs.stale(root)
+        for path in stale:
+            print(f"out of date: {path} (run `tfagiqa datasets readme`)")
+        if not stale:
+            print(f"up to date: {', '.join(registry_docs.TARGETS)} under {root}")
+        return 1 if stale else 0
+    changed = registry_docs.update(root)
+    print("\n".join(f"rewrote {path}" for path in changed) or f"already up to date under {root}")
     return 0

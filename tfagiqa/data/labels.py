@@ -8,8 +8,9 @@ and is either raised as one DataError or, with ``on_error="skip"``, dropped and 
 * a CSV row with more or fewer fields than its header (an unquoted comma in a prompt, say);
 * a spreadsheet whose first sheet (the one read) is empty;
 * a label cell that is empty, text (``'high'``, ``'3,5'``, ``'N/A'``: quoted in the message), NaN or infinite;
-* an empty image name or prompt, a repeated image name, and (with images) an image that is missing, a
-  folder, or a broken symbolic link.
+* an empty image name or prompt (a prompt may be empty only in a dataset without text prompts for every image:
+  PKU-I2IQA), a repeated image name, and (with images) an image that is missing, a folder, or a broken
+  symbolic link.
 
 Text files are decoded as UTF-8 (a byte-order mark is honoured, UTF-16/32 included); a file that is not
 UTF-8 is read as cp1252 (Latin-1 where cp1252 cannot) with a :class:`~tfagiqa.errors.DataWarning` naming
@@ -214,6 +215,7 @@ def validate(
     df: pd.DataFrame, source: Path, on_error: str, require_images: bool, first_row: int = 2,
     known_duplicates: frozenset[str] = frozenset(), *, rows: Sequence[int] | None = None,
     problems: Mapping[int, str] | None = None, cells: Mapping[str, pd.Series] | None = None,
+    allow_empty_prompt: bool = False,
 ) -> pd.DataFrame:
     """Check canonical rows; raise listing every bad row, or drop them and list them in attrs["skipped"].
 
@@ -221,7 +223,7 @@ def validate(
     line, 0 for index-keyed files). ``problems`` are what the reader already found, by position. ``cells``
     maps a label column to the cells it was parsed from (a Series named as the file names the column), so that
     a bad label is reported with its text. ``known_duplicates`` are names the official file itself repeats:
-    kept, and listed in attrs["notes"].
+    kept, and listed in attrs["notes"]. ``allow_empty_prompt`` accepts rows without a text prompt.
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
@@ -233,8 +235,9 @@ def validate(
             cell = df[column].iat[i] if source_cells is None else source_cells.iat[i]
             name = column if source_cells is None else str(source_cells.name)
             found.setdefault(int(i), label_problem(column.replace("_", " "), name, cell, float(df[column].iat[i])))
-    for i in np.flatnonzero(df[schema.PROMPT].fillna("").astype(str).str.strip().to_numpy() == ""):
-        found.setdefault(int(i), "empty prompt")
+    if not allow_empty_prompt:
+        for i in np.flatnonzero(df[schema.PROMPT].fillna("").astype(str).str.strip().to_numpy() == ""):
+            found.setdefault(int(i), "empty prompt")
     notes = []
     for i in np.flatnonzero(df[schema.NAME].duplicated(keep="first").to_numpy()):
         name = df[schema.NAME].iat[i]

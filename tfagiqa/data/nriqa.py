@@ -1,17 +1,12 @@
-"""Readers for the natural-image NR-IQA datasets SF-IQA pre-trains its quality branch on (§4.2), and synthetic
-stand-ins written in each one's real file layout.
+"""Readers for the natural-image NR-IQA datasets SF-IQA pre-trains its quality branch on (§4.2).
 
-| name | folder | label file | score |
-|---|---|---|---|
-| koniq10k | KonIQ-10k | ``koniq10k_scores_and_distributions.csv`` (image_name, ..., MOS) + ``1024x768/`` | MOS 1–5 |
-| livec | ChallengeDB_release | ``Data/AllImages_release.mat``, ``Data/AllMOS_release.mat`` + ``Images/`` | MOS 0–100 |
-| live | databaserelease2 | ``dmos_realigned.mat`` (dmos_new, orgs), ``refnames_all.mat`` + jp2k/ jpeg/ wn/ gblur/ fastfading/ | DMOS (lower is better) |
-| kadid10k | kadid10k | ``dmos.csv`` (dist_img, ref_img, dmos, var) + ``images/`` | MOS 1–5 |
-
-Every reader returns canonical columns (``image``, ``name``, ``group`` = the reference scene, ``dataset``) plus
-``quality`` (the published score, higher = better; LIVE's DMOS is negated) and ``quality01`` (min–max scaled to
-[0, 1] within the dataset, so several datasets can train one model together). LIVE Challenge's first 7 images
-(its training examples) are dropped, as HyperIQA does; LIVE's reference images (``orgs == 1``) too.
+Their folders, label files and scores are in their registry records (:mod:`tfagiqa.data.registry`,
+docs/datasets.md). Every reader returns canonical columns (``image``, ``name``, ``group`` = the reference scene,
+``dataset``) plus ``quality`` (the published score, higher = better; LIVE's DMOS is negated) and ``quality01``
+(min–max scaled to [0, 1] within the dataset, so several datasets can train one model together). LIVE
+Challenge's first 7 images (its training examples) are dropped, as HyperIQA does; LIVE's reference images
+(``orgs == 1``) too.
+``tfagiqa.data.load_nriqa`` finds the folder (or writes the synthetic stand-in) and calls these readers.
 """
 
 from __future__ import annotations
@@ -21,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tfagiqa.data import default_data_root, labels, schema
+from tfagiqa.data import labels, schema
 from tfagiqa.errors import DataError
 
 DIRS = {"koniq10k": "KonIQ-10k", "livec": "ChallengeDB_release", "live": "databaserelease2", "kadid10k": "kadid10k"}
@@ -58,7 +53,7 @@ def _frame(dataset: str, folder: Path, source: Path, names: list[str], images: l
                        schema.DATASET: dataset, schema.QUALITY: quality})
     span = quality.max() - quality.min()
     df["quality01"] = (quality - quality.min()) / (span if span > 0 else 1.0)
-    df.attrs["data"] = "synthetic" if (folder / "SYNTHETIC.json").is_file() else "real"
+    df.attrs["data"] = "synthetic" if (folder / labels.SYNTHETIC_MARKER).is_file() else "real"
     df.attrs["dataset"] = dataset
     return df
 
@@ -82,10 +77,12 @@ def _strings(path: Path, key: str) -> list[str]:
 
 
 def _mat(path: Path, key: str) -> tuple[np.ndarray, pd.Series]:
+    """One numeric variable of a .mat file with its cells (a DataError when the file or variable is missing)."""
     return labels.mat_column(labels.require_file(path, "NR-IQA", "the dataset's .mat files"), key)
 
 
 def read_koniq10k(folder: Path) -> pd.DataFrame:
+    """KonIQ-10k: the CSV's image_name and MOS (1–5); every image is its own group (no reference scenes)."""
     table = _table(folder, "koniq10k", ["image_name", "MOS"])
     names, _ = labels.text_cells(table["image_name"], "image name")
     return _frame("koniq10k", folder, folder / LABEL_FILES["koniq10k"], names, ["1024x768/" + n for n in names],
@@ -93,6 +90,7 @@ def read_koniq10k(folder: Path) -> pd.DataFrame:
 
 
 def read_livec(folder: Path) -> pd.DataFrame:
+    """LIVE Challenge: names and MOS (0–100) from the two .mat files, without the first 7 (training examples)."""
     names = _strings(folder / "Data" / "AllImages_release.mat", "AllImages_release")
     mos, cells = _mat(folder / "Data" / "AllMOS_release.mat", "AllMOS_release")
     if len(names) != len(mos):
@@ -104,6 +102,7 @@ def read_livec(folder: Path) -> pd.DataFrame:
 
 
 def read_live(folder: Path) -> pd.DataFrame:
+    """LIVE release 2: the distorted images (``orgs == 0``) with their DMOS negated; groups are reference images."""
     dmos, cells = _mat(folder / "dmos_realigned.mat", "dmos_new")
     orgs, _ = _mat(folder / "dmos_realigned.mat", "orgs")
     refs = _strings(folder / "refnames_all.mat", "refnames_all")
@@ -117,27 +116,10 @@ def read_live(folder: Path) -> pd.DataFrame:
 
 
 def read_kadid10k(folder: Path) -> pd.DataFrame:
+    """KADID-10k: dist_img and its score (column ``dmos``, 1–5, higher is better); groups are reference images."""
     table = _table(folder, "kadid10k", ["dist_img", "ref_img", "dmos"])
     names, _ = labels.text_cells(table["dist_img"], "image name")
     return _frame("kadid10k", folder, folder / LABEL_FILES["kadid10k"], names, ["images/" + n for n in names],
                   table["ref_img"].fillna(""), labels.numbers(table["dmos"]).to_numpy(), table.attrs["rows"],
                   table["dmos"])
 
-
-READERS = {"koniq10k": read_koniq10k, "livec": read_livec, "live": read_live, "kadid10k": read_kadid10k}
-
-
-def load_nriqa(name: str, data_root=None, synthetic: str = "auto", n: int = 48, seed: int = 0) -> pd.DataFrame:
-    """One NR-IQA dataset: the real one under ``<data_root>/<folder>`` when its label file is there, else the
-    synthetic stand-in (``synthetic="auto"``), written on first use to ``<data_root>/synthetic/<folder>``."""
-    if name not in READERS:
-        raise DataError(f"unknown NR-IQA dataset {name!r}; choose from {sorted(READERS)}")
-    root = Path(data_root or default_data_root())
-    real = root / DIRS[name]
-    if synthetic != "always" and (real / LABEL_FILES[name]).is_file():
-        return READERS[name](real)
-    if synthetic == "never":
-        raise DataError(f"{name}: no {LABEL_FILES[name]} under {real}. Get {HINTS[name]}.")
-    from tfagiqa.data.nriqa_synthetic import ensure_standin
-
-    return READERS[name](ensure_standin(name, root / "synthetic" / DIRS[name], n=n, seed=seed))

@@ -5,10 +5,10 @@ from __future__ import annotations
 # Always present.
 IMAGE = "image"            # absolute path of the image file
 NAME = "name"              # file name exactly as written in the label file
-PROMPT = "prompt"          # text prompt ("" never: readers reject empty prompts)
+PROMPT = "prompt"          # text prompt ("" only where a dataset has none: PKU-I2IQA's missing ones, NR-IQA)
 GENERATOR = "generator"    # harmonised text-to-image model name (see GENERATOR_ALIASES)
 GROUP = "group"            # group key for grouped splits (prompt or object id); same group = same side
-DATASET = "dataset"        # reader name: agiqa1k, agiqa3k, aigciqa2023, aigiqa20k
+DATASET = "dataset"        # the registry name: agiqa1k, agiqa3k, aigciqa2023, aigiqa20k, pku_i2iqa, koniq10k, ...
 
 # Label columns (each with a `<label>_std` companion where the dataset gives one).
 QUALITY = "quality"

@@ -1,10 +1,13 @@
-"""tensorflow-datasets builders for the four benchmarks, fed by the package's own readers.
+"""tensorflow-datasets builders for every registry record with a ``tfds_name``, fed by the package's own readers.
 
 The archives cannot be downloaded automatically, so each builder reads the dataset folder the user placed as
 the manual download directory (the layout of datasets/README.md). After ``import tfagiqa.data.tfds_builders``::
 
     tfds.load("agiqa3k", data_dir=..., download_and_prepare_kwargs={
         "download_config": tfds.download.DownloadConfig(manual_dir="datasets/AGIQA-3K")})
+
+Each builder yields every labelled image with its prompt, generator, group and the record's labels; a label the
+record marks optional is NaN where the label file lacks its column.
 """
 
 from __future__ import annotations
@@ -12,19 +15,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfagiqa.data import DIRNAMES, READERS, schema
+from tfagiqa.data import registry, schema
 from tfagiqa.data.images import load_image
 
-LABELS = {
-    "agiqa1k": (schema.OVERALL,),
-    "agiqa3k": (schema.QUALITY, schema.ALIGNMENT),
-    "aigciqa2023": (schema.QUALITY, schema.AUTHENTICITY, schema.ALIGNMENT),
-    "aigiqa20k": (schema.OVERALL,),
-}
+TEXT = (schema.NAME, schema.PROMPT, schema.GENERATOR, schema.GROUP)
 
 
 class _AgiqaBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """One benchmark: every labelled image with its prompt, generator, group and MOS labels, as split ``train``."""
+    """One registered dataset, as split ``train``; ``DATASET`` is its registry name."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "Initial release through tfagiqa's readers."}
@@ -32,48 +30,41 @@ class _AgiqaBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
 
     @property
     def MANUAL_DOWNLOAD_INSTRUCTIONS(self) -> str:  # noqa: N802 (tfds' name)
-        return (f"Download {DIRNAMES[self.DATASET]} (see tfagiqa's datasets/README.md for the source and layout) "
+        record = registry.get(self.DATASET)
+        return (f"Download {record.title} from {record.source} (see tfagiqa's datasets/README.md for the layout) "
                 "and pass its folder as the manual download directory.")
 
     def _info(self) -> tfds.core.DatasetInfo:
-        text = {c: tfds.features.Text() for c in (schema.NAME, schema.PROMPT, schema.GENERATOR, schema.GROUP)}
-        labels = {c: tfds.features.Scalar(np.float32) for c in LABELS[self.DATASET]}
+        record = registry.get(self.DATASET)
+        text = {c: tfds.features.Text() for c in TEXT}
+        labels = {c: tfds.features.Scalar(np.float32) for c in record.label_columns}
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict({"image": tfds.features.Image(shape=(None, None, 3)), **text, **labels}),
-            description=f"{DIRNAMES[self.DATASET]} read by tfagiqa (labels as in tfagiqa.data.schema).")
+            description=f"{record.title} read by tfagiqa (labels as in tfagiqa.data.schema).")
 
     def _split_generators(self, dl_manager):
-        df = READERS[self.DATASET](dl_manager.manual_dir)
+        df = registry.get(self.DATASET).reader(dl_manager.manual_dir)
         return {"train": self._generate_examples(df)}
 
     def _generate_examples(self, df):
+        labels = registry.get(self.DATASET).label_columns
         for row in df.to_dict("records"):
             yield row[schema.NAME], {
                 "image": load_image(row[schema.IMAGE]),
-                **{c: str(row[c]) for c in (schema.NAME, schema.PROMPT, schema.GENERATOR, schema.GROUP)},
-                **{c: np.float32(row[c]) for c in LABELS[self.DATASET]},
+                **{c: str(row[c]) for c in TEXT},
+                **{c: np.float32(row.get(c, np.nan)) for c in labels},
             }
 
 
-class Agiqa1k(_AgiqaBuilder):
-    """AGIQA-1K."""
-
-    DATASET = "agiqa1k"
-
-
-class Agiqa3k(_AgiqaBuilder):
-    """AGIQA-3K."""
-
-    DATASET = "agiqa3k"
+def _class_name(tfds_name: str) -> str:
+    """``pku_i2iqa`` → ``PkuI2iqa`` (the builder class; tfds knows it by ``tfds_name``)."""
+    return "".join(part.capitalize() for part in tfds_name.split("_"))
 
 
-class Aigciqa2023(_AgiqaBuilder):
-    """AIGCIQA2023."""
-
-    DATASET = "aigciqa2023"
-
-
-class Aigiqa20k(_AgiqaBuilder):
-    """AIGIQA-20K (the 14,000 labelled training images)."""
-
-    DATASET = "aigiqa20k"
+BUILDERS = {
+    record.tfds_name: type(_class_name(record.tfds_name), (_AgiqaBuilder,), {
+        "name": record.tfds_name, "DATASET": record.name, "__module__": __name__,
+        "__doc__": f"{record.title} ({record.source})."})
+    for record in registry.records() if record.tfds_name
+}
+globals().update({builder.__name__: builder for builder in BUILDERS.values()})  # Agiqa1k, ..., PkuI2iqa

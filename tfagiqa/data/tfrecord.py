@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from tfagiqa.data import schema
 from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.images import decode_image_bytes
-from tfagiqa.data.pipeline import Size, batches
+from tfagiqa.data.views import Size, batches
 from tfagiqa.errors import DataError
 
 MANIFEST = "manifest.json"

@@ -186,10 +186,10 @@ def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, see
 
 def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
     """The four NR-IQA datasets pooled (at most ``pretrain_size`` images each; real when present)."""
-    from tfagiqa.data.nriqa import READERS, load_nriqa
+    from tfagiqa.data import load_nriqa, registry
 
     parts = []
-    for name in READERS:
+    for name in registry.names(registry.NRIQA):
         df = load_nriqa(name, data_root, synthetic=synthetic)
         parts.append(df.sample(min(len(df), profile.pretrain_size), random_state=seed) if profile.name != "paper" else df)
     out = pd.concat(parts, ignore_index=True)
