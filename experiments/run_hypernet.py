@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfagiqa import experiment  # noqa: E402
-from tfagiqa.data import DIRNAMES, load_dataset  # noqa: E402
+from tfagiqa.data import load_dataset  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.hyperiqa import model as hypernet  # noqa: E402
 from tfagiqa.methods.hyperiqa import protocol as protocol  # noqa: E402
@@ -40,7 +40,7 @@ SELECTIONS = {"test": ("best_test_srcc", "last_epoch"), "val": ("best_val_srcc",
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default="aigciqa2023", choices=sorted(DIRNAMES))
+    p.add_argument("--dataset", default="aigciqa2023", choices=sorted(DEFAULT_TARGETS))
     p.add_argument("--target", default=None, choices=TARGETS,
                    help="what to predict (default: the paper's experiments on the dataset; Table II on AIGCIQA2023)")
     p.add_argument("--variant", default="image", choices=VARIANTS,
