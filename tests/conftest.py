@@ -17,7 +17,17 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
-SYNTHETIC_DIRS = {"agiqa1k": "AGIQA-1K", "agiqa3k": "AGIQA-3K", "aigciqa2023": "AIGCIQA2023", "aigiqa20k": "AIGIQA-20K"}
+AGIQA_BENCHMARKS = ("agiqa1k", "agiqa3k", "aigciqa2023", "aigiqa20k")  # the four sets the papers evaluate on
+
+
+def _synthetic_dirs() -> dict[str, str]:
+    """Each AGIQA benchmark's folder name, as the dataset registry gives it (imported after the TF env settings)."""
+    from tfagiqa.data import DIRNAMES
+
+    return {name: DIRNAMES[name] for name in AGIQA_BENCHMARKS}
+
+
+SYNTHETIC_DIRS = _synthetic_dirs()
 SYNTHETIC_N = 24
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}

@@ -27,8 +27,8 @@ from PIL import Image
 
 from conftest import SYNTHETIC_DIRS
 
-LABEL_FILES = {"agiqa1k": "AIGC_MOS_Zscore.xlsx", "agiqa3k": "data.csv", "aigciqa2023": "DATA/MOS/mosz1.mat",
-               "aigiqa20k": "info_train.xlsx"}
+from tfagiqa.data import LABEL_FILES
+
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # root reads files whatever their permissions
 
 
