@@ -4,6 +4,7 @@ with a PyTorch CLIP RN50 (OpenAI's layout, random weights, scored as the officia
 ``tfagiqa convert clipiqa+``, the catalogue entries, the SavedModel round trip and the benchmark adapter."""
 
 import argparse
+import json
 import shutil
 
 import keras
@@ -190,6 +191,11 @@ def test_bad_weights_are_clear_errors(reference, tmp_path):
     with pytest.raises(WeightsError, match="tfagiqa convert clip"):
         tfagiqa.create_scorer("clipiqa", str(tmp_path / "missing"))
     no_tokenizer = shutil.copytree(root / "clip", tmp_path / "no_tokenizer", ignore=shutil.ignore_patterns("tokenizer"))
+    record = json.loads((no_tokenizer / "preset.json").read_text())
+    (no_tokenizer / "preset.json").write_text(json.dumps({**record, "assets": {}}))  # as converted without --bpe
+    with pytest.raises(WeightsError, match="--bpe"):
+        tfagiqa.create_scorer("clipiqa", str(no_tokenizer))
+    (no_tokenizer / "preset.json").unlink()  # the same folder as the converter wrote it before presets
     with pytest.raises(WeightsError, match="--bpe"):
         tfagiqa.create_scorer("clipiqa", str(no_tokenizer))
     with pytest.raises(WeightsError, match="tfagiqa convert clipiqa\\+"):

@@ -138,6 +138,25 @@ def test_config_is_read_from_the_shapes(converted):
 
 
 @needs_torch
+def test_converted_folder_is_an_hps_preset_and_reads_like_its_older_layout(converted, tmp_path):
+    import json
+    import shutil
+
+    from tfagiqa.presets import load_preset
+
+    folder = converted[1]["v2"][1]
+    preset = load_preset(folder, kind="hps")
+    record = json.loads((folder / convert.CONFIG_FILE).read_text())
+    assert preset.architecture == {"version": "v2", "config": record["config"]} and record["version"] == "v2"
+    assert preset.source["originals"]["torch"]["file"] == "v2.pt" and preset.extra == (convert.CONFIG_FILE,)
+    assert preset.source["command"].startswith(f"tfagiqa convert hps --torch {converted[0] / 'v2.pt'} --version v2")
+    older = shutil.copytree(folder, tmp_path / "older", ignore=shutil.ignore_patterns("preset.json"))
+    legacy = load_preset(older, kind="hps")
+    assert legacy.legacy and legacy.architecture == preset.architecture and legacy.files == preset.files
+    assert legacy.assets == preset.assets == {"tokenizer": "tokenizer"}
+
+
+@needs_torch
 def test_export_round_trip(converted, tmp_path):
     """hps-v1 from a converted folder, exported with v1's views: the SavedModel (BPE inside its graph) scores two
     image-prompt pairs as the Keras scorer does."""

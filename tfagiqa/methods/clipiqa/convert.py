@@ -5,8 +5,9 @@
 The .pth holds the 16 learned context token embeddings of the official CoOp ``PromptLearner`` (a [16, 512] tensor
 saved with ``torch.save``; a state dict holding ``…prompt_learner.ctx`` is read too). With the CLIP RN50 of
 ``CLIP_DIR`` (``tfagiqa convert clip --bpe …``) the two learned prompts are encoded once
-(:mod:`tfagiqa.methods.clipiqa.learned_prompts`); ``DIR/model.keras`` is the scorer ({"images" [N, S, S, 3] in
-[0, 255]} → {"quality"}, S = ``--image-size``, default 512), ``DIR/clipiqa.json`` records what it was made from.
+(:mod:`tfagiqa.methods.clipiqa.learned_prompts`). ``DIR`` is a ``clipiqa+`` preset (:mod:`tfagiqa.presets`):
+``DIR/model.keras`` is the scorer ({"images" [N, S, S, 3] in [0, 255]} → {"quality"}, S = ``--image-size``, default
+512), ``DIR/preset.json`` records what it was made from, ``DIR/clipiqa.json`` the same for older readers.
 """
 
 from __future__ import annotations
@@ -68,14 +69,16 @@ def convert(ctx: np.ndarray, clip_folder: str | Path, image_size: int | None = N
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the context, encode the prompts, write model.keras and clipiqa.json; say what was written."""
+    """Read the context, encode the prompts, write a clipiqa+ preset (model.keras); say what was written."""
     from tfagiqa.methods.clipiqa.scorers import CONFIG_FILE, MODEL_FILE
+    from tfagiqa.presets import conversion_source, save_preset
 
     scorer, record = convert(read_context(args.torch), args.clip, args.image_size)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    scorer.save(out / MODEL_FILE)
-    record.update(context=str(args.torch), clip=str(args.clip))
-    (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {out / MODEL_FILE} (CLIP-IQA+ scorer, {record['image_size']} px, context {record['context_shape']})")
+    older = {**record, "context": str(args.torch), "clip": str(args.clip)}  # what readers before presets read
+    save_preset(out, kind="clipiqa+", files={"model": scorer}, architecture=record,
+                source=conversion_source("clipiqa+", args, torch=args.torch, clip=args.clip),
+                extra={CONFIG_FILE: lambda path: path.write_text(json.dumps(older, indent=2) + "\n")})
+    print(f"wrote {out / MODEL_FILE} (CLIP-IQA+ scorer, {record['image_size']} px, context {record['context_shape']}; "
+          f"clipiqa+ preset {out})")
     return 0
