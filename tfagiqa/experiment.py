@@ -111,14 +111,14 @@ class Experiment:
         backbone, image size, profile, experiment, dataset, split and target; ``architecture`` is what a reader
         needs to rebuild a scorer around it (a DLSR head's backbone)."""
         from tfagiqa.methods import for_paper, papers
-        from tfagiqa.presets import build_info, save_preset
+        from tfagiqa.presets import save_preset
 
         folder = self.out / "models" / re.sub(r"[^A-Za-z0-9_.=-]+", "-", name)
         if self.chief:
             method = for_paper(self.paper).name if self.paper in papers() else self.paper
             source = {"paper": self.paper, "seed": self.args.seed, **distribute.describe(self.strategy),
                       **{k: run[k] for k in RUN_FIELDS if run is not None and k in run},
-                      "command": shlex.join(sys.argv), "arguments": vars(self.args), **build_info()}
+                      "command": shlex.join(sys.argv), "arguments": vars(self.args)}
             save_preset(folder, kind=f"{method}-{role}", method=method, files={"model": model},
                         architecture=architecture, source=source)
         return folder

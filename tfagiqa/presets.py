@@ -23,7 +23,6 @@ by adapters (:mod:`tfagiqa.legacy_weights`) as in-memory presets, with the label
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import importlib
 import json
@@ -127,6 +126,7 @@ def save_preset(folder: str | os.PathLike, *, kind: str, files: Mapping[str, Any
     it holds nothing but what this preset writes or the preset it replaces lists.
     """
     from tfagiqa.atomic import atomic_folder
+    from tfagiqa.results import build_stamp
 
     method = method or kind_info(kind).method
     names = {role: _file_name(role, content) for role, content in files.items()}
@@ -142,7 +142,7 @@ def save_preset(folder: str | os.PathLike, *, kind: str, files: Mapping[str, Any
             writer(temporary / name)
         record = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind, "method": method,
                   "architecture": _json_ready(architecture or {}), "files": names, "assets": asset_names,
-                  "extra": sorted(extra or {}), "source": _json_ready(source or {})}
+                  "extra": sorted(extra or {}), "source": _json_ready({**build_stamp(), **(source or {})})}
         (temporary / PRESET_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return load_preset(folder)
 
@@ -225,8 +225,8 @@ def resolve(spec: str | os.PathLike | None, *, kind: str | Sequence[str], search
 
 
 def conversion_source(converter: str, args: Any, **originals: str | os.PathLike | None) -> dict:
-    """``source`` of a converted preset: the ``tfagiqa convert`` command, each original file's name and sha256
-    (``originals``: role → path), the package version and git commit."""
+    """``source`` of a converted preset: the ``tfagiqa convert`` command and each original file's name and sha256
+    (``originals``: role → path)."""
     command = ["tfagiqa", "convert", converter]
     for key, value in vars(args).items():
         if value is None or value is False:
@@ -234,16 +234,7 @@ def conversion_source(converter: str, args: Any, **originals: str | os.PathLike 
         flag = "--" + key.replace("_", "-")
         command += [flag] if value is True else [flag, str(value)]
     files = {role: {"file": Path(path).name, "sha256": sha256(path)} for role, path in originals.items() if path}
-    return {"command": shlex.join(command), "originals": files, **build_info()}
-
-
-def build_info() -> dict:
-    """The package version, git commit and time of writing, recorded in every preset's ``source``."""
-    from tfagiqa import __version__
-    from tfagiqa.results import git_commit
-
-    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    return {"package_version": __version__, "git_commit": git_commit(), "written": now}
+    return {"command": shlex.join(command), "originals": files}
 
 
 def sha256(path: str | os.PathLike) -> str:
