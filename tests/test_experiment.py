@@ -79,7 +79,7 @@ def test_models_are_saved_whole_under_their_name(tmp_path):
     path = run.save_model(model, "perception after/fold 1", role="head", run={"data": "synthetic", "n_test": 3})
     assert path.name == "perception-after-fold-1"
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial folder left behind
-    assert sorted(p.name for p in path.iterdir()) == ["model.keras", "preset.json"]
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.keras"]
     preset = load_preset(path)
     assert preset.kind == "dlsr-head" and preset.source["data"] == "synthetic" and "n_test" not in preset.source
     np.testing.assert_array_equal(preset.load().get_weights()[0], model.get_weights()[0])

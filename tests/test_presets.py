@@ -16,6 +16,7 @@ import pytest
 import tensorflow as tf
 
 import tfagiqa
+from older_layouts import older_layout
 from tfagiqa import experiment, presets
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import TfagiqaError, WeightsError
@@ -51,13 +52,15 @@ def test_save_and_load_round_trip(tmp_path):
         tmp_path / "p", kind="scorer", files={"model": whole, "head": presets.Weights(weights_only)},
         architecture={"sizes": (3, 2), "name": "tiny"}, source={"file": tmp_path / "x.pt", "step": np.int64(4)},
         assets={"vocab": tmp_path / "vocab"}, extra={"notes.txt": lambda path: path.write_text("older readers")})
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["head.weights.h5", "model.keras", "notes.txt",
-                                                                 "preset.json", "vocab"]
-    record = json.loads((tmp_path / "p" / "preset.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["config.json", "head.weights.h5", "model.keras",
+                                                                 "notes.txt", "vocab"]
+    record = json.loads((tmp_path / "p" / "config.json").read_text())
+    stamp = {key: record["source"][key] for key in ("package_version", "git_commit", "timestamp")}
+    assert stamp["package_version"] == tfagiqa.__version__ and stamp["git_commit"] and stamp["timestamp"]
     assert record == {"format": "tfagiqa-preset", "format_version": 1, "kind": "scorer", "method": None,
                       "architecture": {"sizes": [3, 2], "name": "tiny"},
                       "files": {"model": "model.keras", "head": "head.weights.h5"}, "assets": {"vocab": "vocab"},
-                      "extra": ["notes.txt"], "source": {"file": str(tmp_path / "x.pt"), "step": 4}}
+                      "extra": ["notes.txt"], "source": {**stamp, "file": str(tmp_path / "x.pt"), "step": 4}}
     again = presets.load_preset(tmp_path / "p")
     assert again == preset and not again.legacy and again.path("vocab").joinpath("words.txt").read_text() == "a\nb\n"
     assert_same_weights(again.load("model"), whole)
@@ -69,7 +72,7 @@ def test_save_and_load_round_trip(tmp_path):
     with pytest.raises(WeightsError, match="has no 'tokenizer'"):
         again.path("tokenizer")
     presets.save_preset(tmp_path / "p", kind="scorer", files={"model": dense(3)})  # replaces what the old one listed
-    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["model.keras", "preset.json"]
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["config.json", "model.keras"]
     (tmp_path / "p" / "mine.txt").write_text("not the preset's")
     with pytest.raises(TfagiqaError, match="mine.txt"):
         presets.save_preset(tmp_path / "p", kind="scorer", files={"model": dense(4)})
@@ -159,21 +162,21 @@ def test_wrong_inputs_say_what_is_wrong_and_what_to_do(tmp_path):
         presets.resolve(str(tmp_path / "hps"), kind="clip-rn50")
     broken = tmp_path / "broken"
     shutil.copytree(tmp_path / "hps", broken)
-    (broken / "preset.json").write_text('{"format": "tfagiqa-preset", "kind": ')
-    with pytest.raises(WeightsError, match=f"{broken / 'preset.json'} cannot be read as JSON .*write the preset again"):
+    (broken / "config.json").write_text('{"format": "tfagiqa-preset", "kind": ')
+    with pytest.raises(WeightsError, match=f"{broken / 'config.json'} cannot be read as JSON .*write the preset again"):
         presets.resolve(str(broken), kind="hps")
-    (broken / "preset.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 9, "kind": "hps"}))
+    (broken / "config.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 9, "kind": "hps"}))
     with pytest.raises(WeightsError, match="format_version 9; .*upgrade tfagiqa"):
         presets.load_preset(broken)
-    (broken / "preset.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 1, "kind": "hps",
+    (broken / "config.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 1, "kind": "hps",
                                                     "files": {"clip": "gone.weights.h5"}}))
     with pytest.raises(WeightsError, match="lists gone.weights.h5, missing from .*incomplete"):
         presets.load_preset(broken)
-    (broken / "preset.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 1, "kind": "",
+    (broken / "config.json").write_text(json.dumps({"format": "tfagiqa-preset", "format_version": 1, "kind": "",
                                                     "files": {"clip": "/etc/passwd"}}))
     with pytest.raises(WeightsError, match="kind is not a name; files is not a mapping"):
         presets.load_preset(broken)
-    with pytest.raises(WeightsError, match="has no preset.json: it is not a preset"):
+    with pytest.raises(WeightsError, match="has no tfagiqa config.json: it is not a preset"):
         presets.load_preset(tmp_path)
 
 
@@ -292,8 +295,7 @@ def test_converted_presets_record_their_source_and_read_like_their_older_folders
         assert preset.architecture and all(preset.path(role).is_file() for role in preset.files)
         assert preset.source["command"].startswith(f"tfagiqa convert {kind.removesuffix('-rn50')} --torch ")
         assert len(preset.source["originals"]["torch"]["sha256"]) == 64 and preset.source["git_commit"]
-        older = shutil.copytree(folder, tmp_path / kind)
-        (older / "preset.json").unlink()  # what the converter wrote before presets
+        older = older_layout(folder, tmp_path / kind)  # what the converter wrote before presets
         legacy = presets.resolve(str(older), kind=kind).preset
         assert legacy.legacy and dict(legacy.files) == dict(preset.files) and dict(legacy.assets) == dict(preset.assets)
         if kind in ("clip-rn50", "clipiqa+"):  # their older config files hold the architecture
@@ -373,7 +375,7 @@ def test_converted_hyperiqa_scores_alike_from_preset_older_folder_and_file(conve
     from tfagiqa.methods.hyperiqa.scorers import scoring_model
 
     folder = converted["hyperiqa"]
-    older = shutil.copytree(folder, tmp_path / "older", ignore=shutil.ignore_patterns("preset.json"))
+    older = older_layout(folder, tmp_path / "older")
     expected = np.asarray(scoring_model(keras.saving.load_model(folder / "model.keras"))({"images": pixels(64)})["quality"])
     assert np.ptp(expected) > 0
     for weights in (folder, older, older / "model.keras"):

@@ -121,4 +121,4 @@ KINDS = {k.name: k for k in (
 
 def kind(name: str) -> Kind:
     """The registered kind ``name``, or a generic description of an unregistered one (a new method's run model)."""
-    return KINDS.get(name) or Kind(name, f"a {name} preset", "the command that wrote it (see its preset.json)")
+    return KINDS.get(name) or Kind(name, f"a {name} preset", "the command that wrote it (see its config.json)")

@@ -2,12 +2,12 @@
 
 A preset is a folder, as keras-hub presets are::
 
-    DIR/preset.json            what it is and where it came from
+    DIR/config.json            what it is and where it came from
     DIR/<role>.keras           whole models (loaded with keras.saving.load_model), and/or
     DIR/<role>.weights.h5      weights of a network rebuilt from the preset's architecture
     DIR/<asset>/               tokenizer files and the like
 
-``preset.json`` holds ``format`` (``"tfagiqa-preset"``) and ``format_version``; ``kind`` (what it is:
+``config.json`` holds ``format`` (``"tfagiqa-preset"``) and ``format_version``; ``kind`` (what it is:
 :data:`tfagiqa.preset_kinds.KINDS`); ``method``; ``architecture`` (the configuration needed to rebuild it);
 ``files`` (role → file name); ``assets`` (name → file or folder); ``extra`` (other entries written with it: the
 configuration files older readers expect, a SavedModel); ``source`` (where the weights came from: the
@@ -38,7 +38,7 @@ from typing import Any
 from tfagiqa.errors import WeightsError
 from tfagiqa.preset_kinds import Kind, kind as kind_info
 
-FORMAT, FORMAT_VERSION, PRESET_FILE = "tfagiqa-preset", 1, "preset.json"
+FORMAT, FORMAT_VERSION, PRESET_FILE = "tfagiqa-preset", 1, "config.json"
 RANDOM = "random"
 KERAS_SUFFIX, WEIGHTS_SUFFIX = ".keras", ".weights.h5"
 
@@ -156,11 +156,10 @@ def load_preset(folder: str | os.PathLike, kind: str | Sequence[str] | None = No
     """
     path = Path(folder)
     kinds = _kinds(kind) if kind is not None else ()
-    file = path / PRESET_FILE if path.is_dir() else path
-    if file.name == PRESET_FILE and file.is_file():
-        preset = _read(file)
+    if is_preset(path):
+        preset = _read(path / PRESET_FILE)
         if kinds and preset.kind not in {k.name for k in kinds}:
-            raise WeightsError(f"{file.parent} is a {preset.kind} preset ({kind_info(preset.kind).what}); this needs "
+            raise WeightsError(f"{path} is a {preset.kind} preset ({kind_info(preset.kind).what}); this needs "
                                f"{_accepted(kinds)}. {_how_to_make(kinds)}")
         return preset
     if not path.exists():
@@ -171,15 +170,24 @@ def load_preset(folder: str | os.PathLike, kind: str | Sequence[str] | None = No
         if preset is not None:
             return preset
     if not kinds:
-        raise WeightsError(f"{path} has no {PRESET_FILE}: it is not a preset. Presets are written by tfagiqa convert "
+        raise WeightsError(f"{path} has no tfagiqa {PRESET_FILE}: it is not a preset. Presets are written by tfagiqa convert "
                            "and by the run scripts (<out>/models/<name>/).")
-    raise WeightsError(f"{path} is neither a preset (no {PRESET_FILE}) nor an older layout of "
+    raise WeightsError(f"{path} is neither a preset (no tfagiqa {PRESET_FILE}) nor an older layout of "
                        f"{_accepted(kinds)}. {_how_to_make(kinds)}")
 
 
 def is_preset(path: str | os.PathLike) -> bool:
-    """Whether ``path`` is a folder holding a ``preset.json``."""
-    return (Path(path) / PRESET_FILE).is_file()
+    """Whether ``path`` is a folder whose ``config.json`` declares a tfagiqa preset (``"format": "tfagiqa-preset"``;
+    a Hugging Face or keras-hub ``config.json`` does not). A ``config.json`` that is not JSON counts, so that
+    reading it reports the damage instead of an unrecognised folder."""
+    file = Path(path) / PRESET_FILE
+    if not file.is_file():
+        return False
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return True
+    return isinstance(record, dict) and record.get("format") == FORMAT
 
 
 def resolve(spec: str | os.PathLike | None, *, kind: str | Sequence[str], search: Sequence[str | os.PathLike] = (),
@@ -251,7 +259,7 @@ def sha256(path: str | os.PathLike) -> str:
 # --- reading ------------------------------------------------------------------------------------------------------
 
 def _read(file: Path) -> Preset:
-    """A preset.json and its folder, checked field by field."""
+    """A preset's config.json and its folder, checked field by field (:func:`is_preset` has checked its format)."""
     again = ("write the preset again with the command recorded in its source, or with the tfagiqa convert / run "
              "script that made it")
     try:
@@ -259,8 +267,6 @@ def _read(file: Path) -> Preset:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WeightsError(f"{file} cannot be read as JSON ({_first_line(exc)}): the preset is damaged; {again}") \
             from exc
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        raise WeightsError(f"{file} is not a tfagiqa preset (its format is not {FORMAT!r}); {again}")
     version = record.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise WeightsError(f"{file} has format_version {version!r}; this tfagiqa reads up to {FORMAT_VERSION}: "

@@ -4,15 +4,13 @@
 
 writes a ``clip-rn50`` preset (:mod:`tfagiqa.presets`): ``DIR/image_encoder.keras`` (float32 NHWC images at the
 checkpoint's resolution, normalised with CLIP's mean and std → ``encode_image``), ``DIR/text_encoder.keras`` (int32
-ids [N, context_length] → ``encode_text``), with ``--bpe`` ``DIR/tokenizer/``, and ``DIR/preset.json`` (both
-configurations and ``logit_scale`` as its architecture; the command and the checkpoint's sha256 as its source);
-``DIR/clip_config.json`` repeats the configuration for readers older than presets.
+ids [N, context_length] → ``encode_text``), with ``--bpe`` ``DIR/tokenizer/``, and ``DIR/config.json`` (both
+configurations and ``logit_scale`` as its architecture; the command and the checkpoint's sha256 as its source).
 The configuration is read from the tensor shapes, as CLIP's own ``build_model`` does.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -28,7 +26,7 @@ HELP = "OpenAI CLIP ResNet checkpoint (RN50.pt) → image_encoder.keras + text_e
 DOWNLOAD_HINT = ("Download RN50.pt from the URL in openai/CLIP clip/clip.py (_MODELS['RN50']) and pass it with "
                  "--torch; tests and smoke runs use random initialisation instead.")
 IMAGE_FILE, TEXT_FILE = "image_encoder.keras", "text_encoder.keras"
-CONFIG_FILE, TOKENIZER_DIR = "clip_config.json", "tokenizer"
+TOKENIZER_DIR = "tokenizer"
 
 
 def add_arguments(parser) -> None:
@@ -133,11 +131,9 @@ def run(args) -> int:
     out = Path(args.out)
     image_encoder, text_encoder, config = convert_state(read_state_dict(args.torch))
     tokenizer = BPETokenizer.from_bpe(args.bpe, config["text"]["context_length"]) if args.bpe else None
-    older = {**config, **({"tokenizer": TOKENIZER_DIR} if tokenizer else {})}  # what readers before presets read
     save_preset(out, kind="clip-rn50", files={"image_encoder": image_encoder, "text_encoder": text_encoder},
                 assets={TOKENIZER_DIR: tokenizer} if tokenizer else {}, architecture=config,
-                source=conversion_source("clip", args, torch=args.torch, bpe=args.bpe),
-                extra={CONFIG_FILE: lambda path: path.write_text(json.dumps(older, indent=2))})
+                source=conversion_source("clip", args, torch=args.torch, bpe=args.bpe))
     print(f"wrote {out / IMAGE_FILE} ({config['vision']['image_size']} px) and {out / TEXT_FILE}"
           + (f" and {out / TOKENIZER_DIR}/" if args.bpe else "") + f" (clip-rn50 preset {out})")
     return 0

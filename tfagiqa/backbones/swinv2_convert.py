@@ -3,8 +3,8 @@
     tfagiqa convert swinv2 --torch swinv2_tiny_patch4_window16_256.pth --out DIR
 
 writes a ``swinv2`` preset (:mod:`tfagiqa.presets`): ``DIR/swinv2.weights.h5`` (weights of
-:func:`tfagiqa.backbones.swinv2.swinv2_backbone`), ``DIR/preset.json`` (the configuration as its architecture) and
-``DIR/swinv2_config.json`` (the same, for older readers); ``experiments/run_sfiqa.py --weights DIR`` picks them up.
+:func:`tfagiqa.backbones.swinv2.swinv2_backbone`) and ``DIR/config.json`` (the configuration as its architecture);
+``experiments/run_sfiqa.py --weights DIR`` picks them up.
 The architecture is read from the tensor shapes; the classifier head and the final norm are not used by SF-IQA and
 are skipped. Only ``pretrained_window_size=0`` models are supported: a checkpoint that keeps its
 ``relative_coords_table`` (the release files do) is checked for that; one saved by timm's ``state_dict()``, which
@@ -13,7 +13,6 @@ drops the table, cannot be.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tfagiqa.errors import WeightsError
 HELP = "timm SwinV2 checkpoint (swinv2_tiny_patch4_window16_256.pth) → swinv2.weights.h5 for SF-IQA"
 DOWNLOAD_HINT = ("Download swinv2_tiny_patch4_window16_256.pth (timm / microsoft Swin-Transformer release, linked "
                  "from the Travois/SF-IQA README) and pass it with --torch.")
-WEIGHTS_FILE, CONFIG_FILE = "swinv2.weights.h5", "swinv2_config.json"
+WEIGHTS_FILE = "swinv2.weights.h5"
 
 
 def add_arguments(parser) -> None:
@@ -139,8 +138,7 @@ def run(args) -> int:
     model, config = convert(read_state_dict(args.torch), args.image_size, args.window_size)
     out = Path(args.out)
     save_preset(out, kind="swinv2", files={"swinv2": Weights(model)}, architecture=config.to_dict(),
-                source=conversion_source("swinv2", args, torch=args.torch),
-                extra={CONFIG_FILE: lambda path: path.write_text(json.dumps(config.to_dict(), indent=2) + "\n")})
-    print(f"wrote {out / WEIGHTS_FILE} and {out / CONFIG_FILE} (embed {config.embed_dim}, depths {config.depths}, "
+                source=conversion_source("swinv2", args, torch=args.torch))
+    print(f"wrote {out / WEIGHTS_FILE} (embed {config.embed_dim}, depths {config.depths}, "
           f"window {config.window_size}, {config.image_size} px; swinv2 preset {out})")
     return 0

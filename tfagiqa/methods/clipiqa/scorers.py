@@ -22,11 +22,11 @@ from pathlib import Path
 
 from tfagiqa.catalogue import ModelEntry
 from tfagiqa.errors import WeightsError
-from tfagiqa.presets import load_preset, resolve
+from tfagiqa.presets import resolve
 
 IMAGE_SIZE = 512
 VARIANTS = ("clipiqa", "clipiqa+")
-MODEL_FILE, CONFIG_FILE = "model.keras", "clipiqa.json"  # CONFIG_FILE: the record kept for readers older than presets
+MODEL_FILE = "model.keras"
 CLIP_HINT = ("convert OpenAI's RN50 first: tfagiqa convert clip --torch RN50.pt --bpe bpe_simple_vocab_16e6.txt.gz "
              "--out DIR (RN50.pt from the URL in openai/CLIP clip/clip.py, the BPE file from the same repository), "
              "then pass DIR")
@@ -88,11 +88,6 @@ def build_clipiqa(weights: str | None = None):
     ``auto``: ``$TFAGIQA_CLIP_DIR``, then ``./weights/clip_rn50``)."""
     resolved = resolve(weights, kind="clip-rn50", what="clipiqa")
     return random_scorer("clipiqa") if resolved.random else clip_scorer(resolved.preset.folder)
-
-
-def load_plus(folder: str | Path):
-    """The complete CLIP-IQA+ scorer a clipiqa+ preset holds (``tfagiqa convert clipiqa+``, or its older folder)."""
-    return load_preset(folder, kind="clipiqa+").load("model")
 
 
 def build_clipiqa_plus(weights: str | None = None):

@@ -6,7 +6,7 @@ alignment), each the frozen ResNet152V2 feature extractor followed by a DLSR hea
 * ``None`` / ``"none"``: ResNet152V2 and a head of the paper's configuration, both randomly initialised, without
   any I/O (the random alignment head has a placeholder vocabulary of a few common words);
 * ``<out>/models/<experiment>_fold<k>/``, the ``dlsr-head`` preset ``experiments/run_dlsr.py`` saves: the backbone
-  is rebuilt as that run used it, as its ``preset.json`` records (backbone, its weights, image size);
+  is rebuilt as that run used it, as its ``config.json`` records (backbone, its weights, image size);
 * ``PATH/TO/<experiment>_fold<k>.keras``, a head saved by an earlier ``run_dlsr.py`` in ``<out>/models/``: the
   backbone is read from the run's record (``<out>/savedmodels/<experiment>_fold<k>/tfagiqa.json``, else the
   experiment's row in ``<out>/results.csv`` or ``results.previous.csv``);

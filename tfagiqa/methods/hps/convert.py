@@ -4,9 +4,8 @@
     tfagiqa convert hps --torch HPS_v2_compressed.pt --version v2 --bpe bpe_simple_vocab_16e6.txt.gz --out DIR
 
 Writes an ``hps`` preset (:mod:`tfagiqa.presets`): ``DIR/clip.weights.h5`` (the backbone's weights),
-``DIR/tokenizer/`` (vocab.json, merges.txt) and ``DIR/preset.json`` (version and the CLIP configuration read from the
-tensor shapes as its architecture, the command and the checkpoint's sha256 as its source); ``DIR/hps.json`` repeats
-version, configuration and checkpoint for readers older than presets. Both layouts are OpenAI's parameter
+``DIR/tokenizer/`` (vocab.json, merges.txt) and ``DIR/config.json`` (version and the CLIP configuration read from the
+tensor shapes as its architecture, the command and the checkpoint's sha256 as its source). Both layouts are OpenAI's parameter
 names (open_clip keeps them for ViT CLIPs): ``visual.conv1`` (patch embedding, no bias), ``visual.class_embedding``,
 ``visual.positional_embedding``, ``visual.ln_pre``, ``visual.transformer.resblocks.N.{ln_1, attn.in_proj_*,
 attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}``, ``visual.ln_post``, ``visual.proj`` [W, E]; ``token_embedding``,
@@ -21,7 +20,6 @@ towers, open_clip's configured head width for v2's vision tower (80 for ViT-H/14
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -31,7 +29,7 @@ import numpy as np
 from tfagiqa.errors import WeightsError
 
 HELP = "HPS v1 (hpc.pt) or v2 (HPS_v2*_compressed.pt) checkpoint → keras-hub CLIP weights + BPE tokenizer"
-WEIGHTS_FILE, CONFIG_FILE, TOKENIZER_DIR = "clip.weights.h5", "hps.json", "tokenizer"
+WEIGHTS_FILE, TOKENIZER_DIR = "clip.weights.h5", "tokenizer"
 HINTS = {
     "v1": "HPS v1's checkpoint hpc.pt is linked from the README of github.com/tgxs002/align_sd (OneDrive).",
     "v2": "HPS v2's checkpoints HPS_v2_compressed.pt and HPS_v2.1_compressed.pt are on huggingface.co/xswu/HPSv2.",
@@ -157,11 +155,9 @@ def run(args: argparse.Namespace) -> int:
                            f"not the BPE this CLIP was trained with. {BPE_HINT}")
     out = Path(args.out)
     architecture = {"version": args.version, "config": asdict(config)}
-    older = {**architecture, "source": str(args.torch)}  # what readers before presets read
     save_preset(out, kind="hps", files={"clip": Weights(clip)}, assets={TOKENIZER_DIR: tokenizer},
-                architecture=architecture, source=conversion_source("hps", args, torch=args.torch, bpe=args.bpe),
-                extra={CONFIG_FILE: lambda path: path.write_text(json.dumps(older, indent=2) + "\n")})
-    print(f"wrote {out / WEIGHTS_FILE}, {out / CONFIG_FILE} and {out / TOKENIZER_DIR}/ (HPS {args.version}, "
+                architecture=architecture, source=conversion_source("hps", args, torch=args.torch, bpe=args.bpe))
+    print(f"wrote {out / WEIGHTS_FILE} and {out / TOKENIZER_DIR}/ (HPS {args.version}, "
           f"{config.image_size} px, {config.vision_layers}-layer ViT, patch {config.patch_size}; hps preset {out})")
     return 0
 
