@@ -5,7 +5,8 @@
 
 Without the real AGIQA-3K / AIGCIQA2023 under the data root it runs on the synthetic stand-ins in the same
 layouts and says so in a banner and in every result row. Results are appended to ``<out>/results.csv``; trained
-heads go to ``<out>/models/*.keras``; scoring SavedModels (image [+ prompt] → score) to ``<out>/savedmodels/``.
+heads go to ``<out>/models/<experiment>_fold<k>/`` (dlsr-head presets recording their backbone); scoring
+SavedModels (image [+ prompt] → score) to ``<out>/savedmodels/``.
 """
 
 from __future__ import annotations
@@ -92,18 +93,21 @@ class Run:
             outcome = protocol.run_fold(df, side_of[fold], kind, config, self.bank, self.profile, a.seed + fold,
                                         desc=f"{name} fold {fold}", strategy=self.run.strategy,
                                         backup_dir=self.run.backup(f"{tag}_fold{fold}"))
-            self.run.record([dict(
+            [row] = self.run.record([dict(
                 experiment=name, dataset="+".join(df[schema.DATASET].unique()), data=self.data.attrs["data"],
                 weights=self.bank.backbone.label, split=f"kfold{protocol.N_FOLDS}_seed{protocol.SPLIT_SEED}",
                 split_index=fold, selection="best_val_loss", profile=self.profile.name, target=target, subset=subset,
                 backbone=self.profile.backbone, image_size=self.profile.image_size, n_train=outcome.n_train,
                 n_test=outcome.n_test, alpha=outcome.alpha(), **outcome.metrics)],
                 lambda r: f"  fold {fold} {name:<18} {subset:<26} SRCC {r['srcc']:.4f}  PLCC {r['plcc']:.4f}")
-            self.save(tag, fold, outcome.model, target)
+            self.save(tag, fold, outcome.model, target, kind, row)
 
-    def save(self, name: str, fold: int, head, target: str) -> None:
-        """Save the head as .keras; export backbone + head as a scoring SavedModel for the main settings."""
-        self.run.save_model(head, f"{name}_fold{fold}")
+    def save(self, name: str, fold: int, head, target: str, kind: str, row: dict) -> None:
+        """Save the head as a dlsr-head preset recording its backbone; export backbone + head as a scoring
+        SavedModel for the main settings."""
+        self.run.save_model(head, f"{name}_fold{fold}", role="head", run=row, architecture={
+            "head": kind, "backbone": self.profile.backbone, "backbone_weights": self.bank.backbone.label,
+            "image_size": self.profile.image_size})
         if name in EXPORTED and not self.args.no_export and self.run.chief:
             scorer = scoring_model(self.bank.backbone.model, head, target)
             entry = get_entry("dlsr-perception" if target == schema.QUALITY else "dlsr-alignment")

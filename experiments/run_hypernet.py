@@ -10,7 +10,7 @@
 Without the real dataset under the data root it runs on the synthetic stand-in in the same layout (smoke
 profile: a width-reduced ResNet, small crops, few crops and epochs) and says so in a banner and in every row.
 Rows are appended to ``<out>/results.csv`` (tables keep the latest row of a rerun); the final network of the
-first split of each experiment goes to ``<out>/models/``.
+first split of each experiment goes to ``<out>/models/<dataset>_<experiment>_split1/`` (a hyperiqa-model preset).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -153,7 +154,18 @@ class Run:
                         backbone_weights=self.weights_path, strategy=self.run.strategy, backup_dir=backup)
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
-                        self.run.save_model(outcome.model, f"{self.args.dataset}_{exp.name}_split1")
+                        self.save(outcome.model, setting)
+
+    def save(self, model, setting: protocol.Setting) -> None:
+        """The first split's final network as a ``hyperiqa-model`` preset recording its configuration and the run."""
+        p = self.profile
+        run = dict(experiment=setting.experiment.name, dataset=self.args.dataset, data=self.data.attrs["data"],
+                   weights=self.weights, backbone="resnet50" if not p.tiny else "resnet-w8-b1111-tiny",
+                   image_size=p.image_size, profile=p.name, split=protocol.split_name(p.repeats), split_index=1,
+                   selection="last_epoch")
+        self.run.save_model(model, f"{self.args.dataset}_{setting.experiment.name}_split1", run=run,
+                            architecture={"config": asdict(setting.config), "labels": setting.labels,
+                                          "text_embedder": self.embedder if setting.config.needs_text else ""})
 
     def record(self, setting: protocol.Setting, index: int, outcome: protocol.RunResult, selections) -> None:
         rows = []

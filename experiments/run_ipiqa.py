@@ -24,10 +24,11 @@ import keras  # noqa: E402
 from tfagiqa import experiment  # noqa: E402
 from tfagiqa.backbones import clip_vit  # noqa: E402
 from tfagiqa.data import load_dataset  # noqa: E402
-from tfagiqa.errors import TfagiqaError, WeightsError  # noqa: E402
+from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.baselines import models as ipiqa_baselines
 from tfagiqa.methods.ipiqa import model as ipiqa  # noqa: E402
 from tfagiqa.methods.ipiqa import protocol as protocol  # noqa: E402
+from tfagiqa.presets import load_preset  # noqa: E402
 
 BASELINES = ("resnet50", "resnet50-imagenet", "clipscore")
 
@@ -93,10 +94,7 @@ class Run:
                 raise TfagiqaError(f"Table 3 row {args.ablation} has no Image2Prompt; drop --image2prompt")
         i2p = None
         if wants_i2p and not args.baseline:
-            path = Path(args.image2prompt)
-            if not path.is_file():
-                raise WeightsError(f"no Image2Prompt image encoder at {path}")
-            i2p = keras.saving.load_model(path)
+            i2p = load_preset(args.image2prompt, kind="image2prompt").load("model")
         return config, i2p
 
     def _weights_label(self) -> str:
@@ -178,7 +176,7 @@ class Run:
                 for selection in ("best_test_sum", "last_epoch"):
                     self.record(name, index, selection, *outcome.pick(selection), outcome.n_train, outcome.n_test)
                 if index == 1:
-                    self.save_last(outcome.model)
+                    self.save_last(outcome.model, name)
             if self.args.selection in ("val", "both"):
                 outcome = protocol.train_repeat(self.build, self.data, side, self.labels, self.profile, lookup, seed,
                                                 with_validation=True, desc=f"split {index} (val-selected)",
@@ -205,14 +203,20 @@ class Run:
         scores, n_test = protocol.score_test_split(model, self.data, side, self.labels, profile, self.lookup)
         self.record(name, index, "zero_shot", 0, scores, 0, n_test)
 
-    def save_last(self, model: keras.Model) -> Path:
-        """The first split's model after its last epoch as .keras, and (IP-IQA only) a scorer taking prompt strings,
-        tokenized in the graph with the run's tokenizer: ``<experiment>_<dataset>_scorer.keras``, which the
+    def save_last(self, model: keras.Model, split: str) -> Path:
+        """The first split's model after its last epoch as a preset, and (IP-IQA only) a scorer taking prompt
+        strings, tokenized in the graph with the run's tokenizer: ``<experiment>_<dataset>_scorer/``, which the
         catalogue's ``ipiqa-*`` entries load."""
         stem = f"{self.experiment}_{self.args.dataset}"
-        path = self.run.save_model(model, stem)
+        run = dict(experiment=self.experiment, dataset=self.args.dataset, data=self.kind, weights=self.weights_label,
+                   backbone=self.encoder_tag(), image_size=self.profile.image_size, profile=self.profile.name,
+                   split=split.rpartition("_split_")[0], split_index=1, selection="last_epoch")
+        architecture = {"outputs": self.labels, "image_size": self.profile.image_size}
+        path = self.run.save_model(model, stem, role="baseline" if self.args.baseline else "model", run=run,
+                                   architecture=architecture)
         if not self.args.baseline and self.config.use_prompt:
-            self.run.save_model(ipiqa.scoring_model(model, self.labels, self.start.tokenizer), f"{stem}_scorer")
+            self.run.save_model(ipiqa.scoring_model(model, self.labels, self.start.tokenizer), f"{stem}_scorer",
+                                role="scorer", run=run, architecture=architecture)
         return path
 
 

@@ -5,7 +5,7 @@
 
 Without the real datasets under the data root it runs on the synthetic stand-ins in the same layouts, and
 ``--profile smoke`` (the default then) uses a tiny SwinV2 and a tiny CLIP: the banner and every result row say so.
-Results go to ``<out>/results.csv``, trained models to ``<out>/models/``.
+Results go to ``<out>/results.csv``, trained models to ``<out>/models/<name>/`` (presets recording the run).
 """
 
 from __future__ import annotations
@@ -90,8 +90,13 @@ class Run:
         """The backup folder of one training under a distribution strategy (None on the default strategy)."""
         return self.run.backup(f"{self.args.dataset}_{name}")
 
-    def save(self, model: keras.Model, name: str) -> None:
-        self.run.save_model(model, f"{self.args.dataset}_{name}")
+    def save(self, model: keras.Model, name: str, role: str, target: str, index: int | None = None,
+             architecture: dict | None = None) -> None:
+        """``<out>/models/<dataset>_<name>/``: an ``sfiqa-<role>`` preset recording this run and its split."""
+        run = dict(dataset=self.args.dataset, data=self.kind, weights=self.branches.label, backbone=self.backbone,
+                   image_size=self.branches.config.swin.image_size, profile=self.profile.name, target=target,
+                   selection="last_epoch", **({"split_index": index} if index is not None else {}))
+        self.run.save_model(model, f"{self.args.dataset}_{name}", role=role, run=run, architecture=architecture)
 
     def run_split(self, split: str, index: int, side, targets, ablations, pretrained) -> None:
         df, p, b, seed = self.df, self.profile, self.branches, self.args.seed + index
@@ -105,14 +110,14 @@ class Run:
             if label not in q_models:
                 q_models[label] = protocol.train_quality(train, label, b, p, seed, start=pretrained,
                                                          backup_dir=self.backup(f"quality_{label}_{tag}"))
-                self.save(q_models[label], f"quality_{label}_{tag}")
+                self.save(q_models[label], f"quality_{label}_{tag}", "quality", label, index)
             return q_models[label]
 
         def similarity(label):
             if label not in s_models:
                 s_models[label] = protocol.train_similarity(train, label, b, p, seed,
                                                             backup_dir=self.backup(f"similarity_{label}_{tag}"))
-                self.save(s_models[label], f"similarity_{label}_{tag}")
+                self.save(s_models[label], f"similarity_{label}_{tag}", "similarity", label, index)
             return s_models[label]
 
         common = dict(split=split, index=index, n_train=len(train), n_test=len(test))
@@ -131,7 +136,7 @@ class Run:
                               common, pretrained)
         if "isfe" in ablations:
             model = protocol.train_detached(train, fusion_label, b, p, seed, backup_dir=self.backup(f"detached_{tag}"))
-            self.save(model, f"detached_isfe_{tag}")
+            self.save(model, f"detached_isfe_{tag}", "detached", fusion_label, index)
             self.record("3", "detached_isfe", fusion_label,
                         scores=protocol.scored(protocol.predict_detached(model, test, b), test, fusion_label), **common)
         if "similarity" in ablations:
@@ -148,8 +153,11 @@ class Run:
         """Table 2's rows from one pair of trained branches; with --checkpoints K, K pairs and their average."""
         p, b = self.profile, self.branches
         outcome = protocol.fusion_rows(q_model, s_model, train, test, label, b, p, seed)
-        for kind, model in outcome.fusion_models.items():
-            self.save(model, f"fusion_{kind}_{label}_{tag}")
+        ds = self.args.dataset
+        for kind, model in outcome.fusion_models.items():  # each names the branches it fuses (its siblings)
+            self.save(model, f"fusion_{kind}_{label}_{tag}", "fusion", label, common["index"], architecture={
+                "fusion": kind, "quality": f"{ds}_quality_{label}_{tag}",
+                "similarity": f"{ds}_similarity_{label}_{tag}"})
         for experiment in protocol.TABLE2_ROWS:
             self.record("2", experiment, label, scores=protocol.scored(outcome.predictions[experiment], test, label),
                         **common)
@@ -173,7 +181,7 @@ class Run:
               f"KADID-10K), {self.profile.pretrain_epochs} epoch(s)", flush=True)
         model = protocol.pretrain_quality(nr, self.branches, self.profile, self.args.seed,
                                           backup_dir=self.backup("nriqa_pretrain"))
-        self.save(model, "quality_nriqa_pretrained")
+        self.save(model, "quality_nriqa_pretrained", "quality", "quality01")
         return model
 
 

@@ -1,5 +1,6 @@
-"""The model catalogue: entries and their metadata, random-init builds without I/O, DLSR heads from a run's
-output with the backbone the run recorded, clear refusals, and a light ``import tfagiqa``."""
+"""The model catalogue: entries and their metadata, random-init builds without I/O, DLSR heads from an earlier run's
+output (``.keras`` heads, before presets) with the backbone the run recorded, clear refusals, and a light
+``import tfagiqa``."""
 
 import json
 import subprocess
@@ -82,7 +83,7 @@ def test_refusals_name_the_way_out(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
     with pytest.raises(WeightsError, match="resnet152v2_weights_tf_dim_ordering_tf_kernels_notop.h5"):
         tfagiqa.create_scorer("dlsr-perception", str(run / "models" / "perception_after_fold2.keras"))
-    with pytest.raises(WeightsError, match="existing .keras file"):
+    with pytest.raises(WeightsError, match="missing.keras does not exist; this needs dlsr-head"):
         tfagiqa.create_scorer("dlsr-perception", str(tmp_path / "missing.keras"))
 
 

@@ -4,6 +4,7 @@ with a PyTorch CLIP RN50 (OpenAI's layout, random weights, scored as the officia
 ``tfagiqa convert clipiqa+``, the catalogue entries, the SavedModel round trip and the benchmark adapter."""
 
 import argparse
+import json
 import shutil
 
 import keras
@@ -12,6 +13,7 @@ import pytest
 import tensorflow as tf
 
 import tfagiqa
+from older_layouts import older_layout
 from tfagiqa.backbones import clip_convert, clip_resnet, clip_text
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import WeightsError
@@ -190,8 +192,13 @@ def test_bad_weights_are_clear_errors(reference, tmp_path):
     with pytest.raises(WeightsError, match="tfagiqa convert clip"):
         tfagiqa.create_scorer("clipiqa", str(tmp_path / "missing"))
     no_tokenizer = shutil.copytree(root / "clip", tmp_path / "no_tokenizer", ignore=shutil.ignore_patterns("tokenizer"))
+    record = json.loads((no_tokenizer / "config.json").read_text())
+    (no_tokenizer / "config.json").write_text(json.dumps({**record, "assets": {}}))  # as converted without --bpe
     with pytest.raises(WeightsError, match="--bpe"):
         tfagiqa.create_scorer("clipiqa", str(no_tokenizer))
+    older = older_layout(no_tokenizer, tmp_path / "older")  # the same folder as the converter wrote it before presets
+    with pytest.raises(WeightsError, match="has no tokenizer/: convert again with --bpe"):
+        tfagiqa.create_scorer("clipiqa", str(older))
     with pytest.raises(WeightsError, match="tfagiqa convert clipiqa\\+"):
         tfagiqa.create_scorer("clipiqa+", str(tmp_path))
     torch.save(torch.zeros(16, TEXT_WIDTH + 1), tmp_path / "wrong.pth")

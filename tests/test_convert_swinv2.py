@@ -186,6 +186,19 @@ def test_cli_writes_weights_and_refuses_other_checkpoints(tmp_path):
                               out=str(tmp_path / "out"))
     assert converter.run(args) == 0
     assert (tmp_path / "out" / converter.WEIGHTS_FILE).is_file()
+    from older_layouts import older_layout
+    from tfagiqa.methods.sfiqa import protocol
+    from tfagiqa.presets import load_preset
+
+    preset = load_preset(tmp_path / "out", kind="swinv2")  # a swinv2 preset, its configuration as the architecture
+    assert SwinV2Config.from_dict(dict(preset.architecture)) == CONFIG
+    assert preset.path("swinv2") == tmp_path / "out" / converter.WEIGHTS_FILE
+    assert preset.source["command"] == f"tfagiqa convert swinv2 --torch {tmp_path / 'ckpt.pth'} --image-size 64 " \
+                                      f"--out {tmp_path / 'out'}"
+    branches = protocol.resolve_branches(protocol.PROFILES["paper"], str(tmp_path / "out"))
+    assert (branches.swin_weights, branches.label) == (str(preset.path("swinv2")), str(tmp_path / "out"))
+    older = load_preset(older_layout(tmp_path / "out", tmp_path / "older"), kind="swinv2")  # before presets
+    assert older.legacy and older.files == preset.files and older.architecture == preset.architecture
     torch.save({"fc.weight": torch.zeros(2, 2)}, tmp_path / "other.pth")
     from tfagiqa.errors import WeightsError
 

@@ -1,4 +1,5 @@
-"""run_dlsr.py end to end on the synthetic stand-ins with the tiny backbone: learning, provenance, SavedModel parity."""
+"""run_dlsr.py end to end on the synthetic stand-ins with the tiny backbone: learning, provenance, SavedModel parity,
+and the dlsr-head presets it saves scoring alike through the catalogue."""
 
 import json
 import subprocess
@@ -11,9 +12,11 @@ import pandas as pd
 import pytest
 
 from tfagiqa.backbones.tiny import tiny_cnn_features
+from tfagiqa.catalogue import create_scorer
 from tfagiqa.data import load_dataset
 from tfagiqa.data.pipeline import make_dataset
 from tfagiqa.export import scoring_model
+from tfagiqa.presets import load_preset
 from experiment_scripts import load_script
 
 
@@ -91,7 +94,11 @@ print(json.dumps({{k: v.numpy().tolist() for k, v in out.items()}}))
 
 @pytest.mark.parametrize("name,output", [("perception_after", "quality"), ("alignment", "alignment")])
 def test_savedmodel_matches_keras_in_fresh_process(run, name, output):
-    head = keras.saving.load_model(run / "out" / "models" / f"{name}_fold1.keras")
+    preset = load_preset(run / "out" / "models" / f"{name}_fold1")
+    assert preset.kind == "dlsr-head" and preset.architecture == {
+        "head": name.split("_")[0], "backbone": "tiny", "backbone_weights": "random", "image_size": 32}
+    assert (preset.source["experiment"], preset.source["split_index"], preset.source["data"]) == (name, 1, "synthetic")
+    head = preset.load()
     backbone = tiny_cnn_features(32).model
     scorer = scoring_model(backbone, head, output)
     df = load_dataset("agiqa3k", run / "data").head(6)
@@ -102,6 +109,10 @@ def test_savedmodel_matches_keras_in_fresh_process(run, name, output):
         prompts = df["prompt"].tolist()
         inputs.update(prompt=np.array(prompts), generator=np.array([""] * len(df)))
     expected = scorer.predict({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()}, verbose=0)[output]
+    entry = "dlsr-perception" if output == "quality" else "dlsr-alignment"
+    from_preset = create_scorer(entry, weights=str(preset.folder))  # the backbone rebuilt from the preset's record
+    np.testing.assert_allclose(from_preset.predict({k: keras.ops.convert_to_tensor(v) for k, v in inputs.items()},
+                                                   verbose=0)[output], expected, atol=1e-5)
     served = score_in_fresh_process(run / "out" / "savedmodels" / f"{name}_fold1", images, prompts)
     np.testing.assert_allclose(served[output], expected, atol=1e-5)
     metadata = json.loads((run / "out" / "savedmodels" / f"{name}_fold1" / "tfagiqa.json").read_text())

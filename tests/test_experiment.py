@@ -72,12 +72,17 @@ def test_average_and_sample_variance_summary(tmp_path, capsys):
 
 
 def test_models_are_saved_whole_under_their_name(tmp_path):
+    from tfagiqa.presets import load_preset
+
     run = experiment.Experiment(args(tmp_path), paper="dlsr")
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    path = run.save_model(model, "perception after/fold 1")
-    assert path.name == "perception-after-fold-1.keras"
-    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial file left behind
-    np.testing.assert_array_equal(keras.saving.load_model(path).get_weights()[0], model.get_weights()[0])
+    path = run.save_model(model, "perception after/fold 1", role="head", run={"data": "synthetic", "n_test": 3})
+    assert path.name == "perception-after-fold-1"
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no partial folder left behind
+    assert sorted(p.name for p in path.iterdir()) == ["config.json", "model.keras"]
+    preset = load_preset(path)
+    assert preset.kind == "dlsr-head" and preset.source["data"] == "synthetic" and "n_test" not in preset.source
+    np.testing.assert_array_equal(preset.load().get_weights()[0], model.get_weights()[0])
 
 
 def test_main_turns_package_errors_into_one_line(capsys):

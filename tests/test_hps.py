@@ -124,9 +124,9 @@ def test_converted_scorer_matches_pytorch(converted, version):
 
 @needs_torch
 def test_config_is_read_from_the_shapes(converted):
-    import json
+    from tfagiqa.presets import load_preset
 
-    record = json.loads((converted[1]["v2"][1] / convert.CONFIG_FILE).read_text())
+    record = load_preset(converted[1]["v2"][1], kind="hps").architecture
     assert record["version"] == "v2" and record["config"]["activation"] == ACTIVATIONS["v2"]
     config = record["config"]
     assert (config["patch_size"], config["vision_hidden"], config["vision_layers"], config["image_size"]) == (
@@ -134,7 +134,23 @@ def test_config_is_read_from_the_shapes(converted):
     assert (config["text_hidden"], config["context_length"], config["vocab_size"], config["projection_dim"]) == (
         TEXT_WIDTH, CONTEXT, BPE_VOCAB, EMBED)
     assert config["vision_heads"] == WIDTH // 64 and config["text_heads"] == 1
-    assert json.loads((converted[1]["v1"][1] / convert.CONFIG_FILE).read_text())["config"]["activation"] == "quick_gelu"
+    assert load_preset(converted[1]["v1"][1]).architecture["config"]["activation"] == "quick_gelu"
+
+
+@needs_torch
+def test_converted_folder_is_an_hps_preset_and_reads_like_its_older_layout(converted, tmp_path):
+    from older_layouts import older_layout
+    from tfagiqa.presets import load_preset
+
+    folder = converted[1]["v2"][1]
+    preset = load_preset(folder, kind="hps")
+    assert preset.architecture["version"] == "v2" and preset.architecture["config"]["image_size"] == RESOLUTION
+    assert preset.source["originals"]["torch"]["file"] == "v2.pt" and preset.extra == ()
+    assert preset.source["command"].startswith(f"tfagiqa convert hps --torch {converted[0] / 'v2.pt'} --version v2")
+    older = older_layout(folder, tmp_path / "older")
+    legacy = load_preset(older, kind="hps")
+    assert legacy.legacy and legacy.architecture == preset.architecture and legacy.files == preset.files
+    assert legacy.assets == preset.assets == {"tokenizer": "tokenizer"}
 
 
 @needs_torch

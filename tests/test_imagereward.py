@@ -164,7 +164,7 @@ def test_run_hypernet_alignment_with_the_blip_embedder(blip_dir, tmp_path, capsy
     rows = pd.read_csv(tmp_path / "out" / "results.csv")
     assert (rows["text_embedder"] == f"blip:{root / 'ir'}").all() and (rows["data"] == "synthetic").all()
     assert rows["srcc"].notna().all()
-    saved = keras.saving.load_model(tmp_path / "out" / "models" / "aigciqa2023_alignment_image_split1.keras")
+    saved = keras.saving.load_model(tmp_path / "out" / "models" / "aigciqa2023_alignment_image_split1" / "model.keras")
     assert set(saved.input) == {"image", "name"}
     assert "text embedder blip:" in capsys.readouterr().out
 

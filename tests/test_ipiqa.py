@@ -228,8 +228,8 @@ def test_run_ipiqa_smoke_writes_tagged_rows_and_a_usable_scorer(ablation_run):
     assert (rows["split"] == "ratio802_seed42").all() and rows["backbone"].str.startswith("clip_rn_w8").all()
     assert rows[["srcc", "plcc", "krcc"]].notna().all().all()
     prompts = {"images": images(), "prompt": np.array(["a cat", "a dog"])}
-    wrapped = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k.keras"))(prompts)
-    saved = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k_scorer.keras"))(prompts)
+    wrapped = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k"))(prompts)
+    saved = ipiqa_scorers.build_agiqa3k(str(ablation_run / "models" / "ablation5_agiqa3k_scorer"))(prompts)
     assert set(saved) == {"quality", "alignment"} and saved["quality"].shape == (2,)
     np.testing.assert_allclose(saved["alignment"], wrapped["alignment"], atol=1e-5)
 

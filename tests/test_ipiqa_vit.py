@@ -167,7 +167,7 @@ def test_run_ipiqa_smoke_with_the_vit_backbone(tmp_path, capsys):
     rows = pd.read_csv(tmp_path / "out" / "results.csv")
     assert len(rows) == 4 and (rows["backbone"] == "clip_vit_tiny").all() and (rows["weights"] == "random").all()
     assert rows[["srcc", "plcc", "krcc"]].notna().all().all()
-    assert (tmp_path / "out" / "models" / "ipiqa_agiqa3k_scorer.keras").is_file()
+    assert (tmp_path / "out" / "models" / "ipiqa_agiqa3k_scorer" / "model.keras").is_file()
 
 
 @pytest.mark.parametrize("backbone", ["rn50", "vit"])

@@ -43,7 +43,6 @@ import copy
 import importlib
 import importlib.abc
 import importlib.util
-import json
 import os
 import sys
 import types
@@ -408,6 +407,7 @@ def test_swinv2_stages_match_timm(tmp_path, timm_swinv2, layout):
     """
     from tfagiqa.backbones.swinv2 import SwinV2Config, swinv2_backbone
     from tfagiqa.backbones import swinv2_convert as converter
+    from tfagiqa.presets import load_preset
 
     torch.manual_seed(2)
     reference = timm_swinv2(img_size=64, patch_size=4, num_classes=10, embed_dim=16, depths=(2, 2, 2, 2),
@@ -422,7 +422,7 @@ def test_swinv2_stages_match_timm(tmp_path, timm_swinv2, layout):
     torch.save(state, path)
     out = tmp_path / "converted"
     assert converter.run(argparse.Namespace(torch=str(path), image_size=64, window_size=None, out=str(out))) == 0
-    config = SwinV2Config.from_dict(json.loads((out / converter.CONFIG_FILE).read_text()))
+    config = SwinV2Config.from_dict(dict(load_preset(out, kind="swinv2").architecture))
     expected = SwinV2Config(image_size=64, embed_dim=16, depths=(2, 2, 2, 2), num_heads=(2, 2, 4, 4), window_size=8,
                             cpb_hidden=512)
     assert config == expected, f"{layout}: architecture read from the checkpoint {config} != timm model's {expected}"

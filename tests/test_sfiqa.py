@@ -265,10 +265,10 @@ def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
     test = df[side == "test"].reset_index(drop=True)
     models = smoke_run / "out" / "models"
     branches = protocol.resolve_branches(protocol.PROFILES["smoke"])
-    q = protocol.predict_quality(keras.saving.load_model(models / "agiqa3k_quality_quality_split1.keras"), test, branches)
+    q = protocol.predict_quality(keras.saving.load_model(models / "agiqa3k_quality_quality_split1" / "model.keras"), test, branches)
     s = protocol.predict_similarity(
-        keras.saving.load_model(models / "agiqa3k_similarity_quality_split1.keras"), test, branches)
-    fused = keras.saving.load_model(models / "agiqa3k_fusion_code_quality_split1.keras")
+        keras.saving.load_model(models / "agiqa3k_similarity_quality_split1" / "model.keras"), test, branches)
+    fused = keras.saving.load_model(models / "agiqa3k_fusion_code_quality_split1" / "model.keras")
     expected = {"q_only": q, "s_only": s, "mean": (q + s) / 2,
                 "fusion_code": np.asarray(fused.predict(np.stack([q, s], 1), verbose=0)).ravel()}
     for experiment, pred in expected.items():
@@ -287,7 +287,7 @@ def test_scorer_from_run_matches_protocol(smoke_run):
     views = np.stack([sama(load_image(p).astype("float32"), 64, 8).numpy() for p in df["image"]])
     out = scorer({"images": tf.constant(views), "prompt": tf.constant(df["prompt"].tolist())})
     branches = protocol.resolve_branches(protocol.PROFILES["smoke"])
-    q = keras.saving.load_model(smoke_run / "out" / "models" / "agiqa3k_quality_quality_split1.keras")
+    q = keras.saving.load_model(smoke_run / "out" / "models" / "agiqa3k_quality_quality_split1" / "model.keras")
     np.testing.assert_allclose(out["quality"].numpy(), protocol.predict_quality(q, df, branches), atol=1e-4)
     assert set(out) == {"overall", "quality", "similarity"} and out["overall"].shape == (4,)
 

@@ -4,9 +4,9 @@ Importing the package registers every custom Keras class it defines (:mod:`tfagi
 ``keras.saving.load_model`` reads every ``.keras`` file the package writes.
 """
 
-__version__ = "0.1.0"
-__all__ = ["list_models", "create_scorer", "Scorer"]
+__all__ = ["list_models", "create_scorer", "Scorer", "__version__"]
 
+from tfagiqa.version import __version__  # noqa: E402
 from tfagiqa.custom_objects import register_all as _register_all  # noqa: E402
 
 _register_all()

@@ -6,9 +6,11 @@ A scorer is a Keras model with dict inputs ``{"images": float32 [N, S, S, 3] in 
 download anything.
 
 ``create_scorer(name, weights=None, seed=0)`` builds one: ``weights=None`` is random initialisation without any
-I/O; what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``). The random initialisation
-is seeded (``keras.utils.set_random_seed(seed)`` before building, :data:`DEFAULT_SEED` unless told otherwise),
-so the same name, weights and seed give the same model, and the same scores, in every process.
+I/O; what else ``weights`` accepts is the entry's to say (``ModelEntry.weights_help``): for neural scorers, presets
+of the entry's ``kinds`` and the inputs those kinds accepted before presets, resolved by
+:func:`tfagiqa.presets.resolve` (``"auto"``: the kinds' default folders, else random with a warning). The random
+initialisation is seeded (``keras.utils.set_random_seed(seed)`` before building, :data:`DEFAULT_SEED` unless told
+otherwise), so the same name, weights and seed give the same model, and the same scores, in every process.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class ModelEntry:
     weights_help: str = "None (random initialisation, no I/O)"
     provenance: Callable[[str | None], dict] | None = field(default=None, repr=False, compare=False)
     views: dict = field(default_factory=dict, compare=False)  # fixed test-time views (export.ViewPolicy fields)
+    kinds: tuple[str, ...] = ()  # the preset kinds ``build`` accepts (tfagiqa.presets); () for non-Keras weights
 
     def metadata(self) -> dict:
         """JSON-ready metadata (everything but the builder)."""
@@ -49,9 +52,14 @@ class ModelEntry:
                 "views": dict(self.views) or {"crop": "resize"}}
 
     def weights_provenance(self, weights: str | None) -> dict:
-        """Where the weights of ``build(weights)`` come from (recorded beside every export)."""
+        """Where the weights of ``build(weights)`` come from (recorded beside every export): the entry's own record,
+        else the label :func:`tfagiqa.presets.resolve` gives them."""
         if self.provenance is not None:
             return self.provenance(weights)
+        if self.kinds:
+            from tfagiqa.presets import resolve
+
+            return {"weights": resolve(weights, kind=self.kinds, what=self.name).label}
         return {"weights": "random" if weights is None else str(weights)}
 
 

@@ -10,16 +10,16 @@ A run script states its paper's experiments; this module does the rest, the same
   preemption (:meth:`Experiment.backup`);
 * the banner that says SYNTHETIC, RANDOM and TINY where they apply;
 * result rows with provenance appended to ``<out>/results.csv`` (:meth:`Experiment.record`), trained models
-  saved atomically (:meth:`Experiment.save_model`), and the summary that compares this run's numbers with the
-  earlier rows of the same file (:meth:`Experiment.summary`);
+  saved atomically as presets in ``<out>/models/<name>/`` (:meth:`Experiment.save_model`), and the summary that
+  compares this run's numbers with the earlier rows of the same file (:meth:`Experiment.summary`);
 * clear errors instead of tracebacks (:func:`main`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +36,8 @@ from tfagiqa.errors import TfagiqaError
 from tfagiqa.metrics import fold_summary
 from tfagiqa.profile import Profile
 
+RUN_FIELDS = ("experiment", "dataset", "data", "weights", "backbone", "image_size", "profile", "split", "split_index",
+              "selection", "target", "subset", "label")
 SYNTHETIC = "SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers."
 
 
@@ -99,18 +101,27 @@ class Experiment:
         self.rows += made
         return made
 
-    def save_model(self, model: keras.Model, name: str) -> Path:
-        """``<out>/models/<name>.keras``, written under a temporary name and renamed (chief only)."""
-        path = self.out / "models" / f"{re.sub(r'[^A-Za-z0-9_.=-]+', '-', name)}.keras"
+    def save_model(self, model: keras.Model, name: str, *, role: str = "model",
+                   architecture: Mapping[str, Any] | None = None, run: Mapping[str, Any] | None = None) -> Path:
+        """``<out>/models/<name>/``: a preset (:mod:`tfagiqa.presets`) of kind ``<method>-<role>`` holding
+        ``model.keras``, written atomically (chief only).
+
+        Its ``source`` records this invocation (paper, seed, strategy, command line and every option, package
+        version and git commit) and, from ``run`` (a result row or the like), the data kind, weights label,
+        backbone, image size, profile, experiment, dataset, split and target; ``architecture`` is what a reader
+        needs to rebuild a scorer around it (a DLSR head's backbone)."""
+        from tfagiqa.methods import for_paper, papers
+        from tfagiqa.presets import save_preset
+
+        folder = self.out / "models" / re.sub(r"[^A-Za-z0-9_.=-]+", "-", name)
         if self.chief:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.stem}.{os.getpid()}.partial.keras")
-            try:
-                model.save(partial)
-                os.replace(partial, path)
-            finally:
-                partial.unlink(missing_ok=True)
-        return path
+            method = for_paper(self.paper).name if self.paper in papers() else self.paper
+            source = {"paper": self.paper, "seed": self.args.seed, **distribute.describe(self.strategy),
+                      **{k: run[k] for k in RUN_FIELDS if run is not None and k in run},
+                      "command": shlex.join(sys.argv), "arguments": vars(self.args)}
+            save_preset(folder, kind=f"{method}-{role}", method=method, files={"model": model},
+                        architecture=architecture, source=source)
+        return folder
 
     def summary(self, by: Sequence[str], statistic: str = "mean", metrics: Sequence[str] = ("srcc", "plcc")) -> None:
         """This run's rows aggregated over splits per ``by`` group (``mean``, ``median``, or ``average_var``:

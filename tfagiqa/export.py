@@ -80,13 +80,16 @@ def scoring_model(backbone: keras.Model, head: keras.Model, output: str) -> kera
 
 
 def load_scoring_model(path: str | Path) -> keras.Model:
-    """A scoring model saved as ``.keras`` (inputs ``images`` [+ ``prompt``]); a TfagiqaError when the file is
-    missing, not a Keras archive, or a DLSR head without its backbone."""
+    """A scoring model saved as ``.keras`` (inputs ``images`` [+ ``prompt``]), or the ``model.keras`` of a preset
+    folder; a TfagiqaError when the file is missing, not a Keras archive, or a DLSR head without its backbone."""
+    from tfagiqa.presets import is_preset, load_preset
+
     path = Path(path)
-    if not path.is_file():
-        raise TfagiqaError(f"{path} not found" if not path.exists() else f"{path} is not a file")
+    file = load_preset(path).path("model") if is_preset(path) else path
+    if not file.is_file():
+        raise TfagiqaError(f"{path} not found" if not file.exists() else f"{path} is not a file")
     try:
-        model = keras.saving.load_model(path)
+        model = keras.saving.load_model(file)
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile and deserialisation errors
         reason = str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TfagiqaError(f"cannot load {path} as a Keras model ({reason}). Was it saved with model.save(...keras)?") \

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfagiqa import __version__
+from tfagiqa.version import __version__
 from tfagiqa.atomic import atomic_path
 from tfagiqa.errors import TfagiqaError
 
@@ -82,14 +82,16 @@ def _ordered(row: Mapping[str, object]) -> dict[str, object]:
 
 def provenance(**fields: object) -> dict[str, object]:
     """A validated row: the given fields plus package_version, git_commit and a UTC timestamp (given ones win)."""
-    row = {
-        "package_version": __version__,
-        "git_commit": git_commit(),
-        "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **fields,
-    }
+    row = {**build_stamp(), **fields}
     validate_row(row)
     return _ordered(row)
+
+
+def build_stamp() -> dict[str, str]:
+    """What made a result or a file, and when: package_version, git_commit and a UTC timestamp (also recorded in
+    every preset's ``source``, :mod:`tfagiqa.presets`)."""
+    return {"package_version": __version__, "git_commit": git_commit(),
+            "timestamp": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
 
 def column_order(existing: Sequence[str], incoming: Iterable[str]) -> list[str]:

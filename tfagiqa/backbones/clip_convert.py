@@ -2,15 +2,15 @@
 
     tfagiqa convert clip --torch RN50.pt [--bpe bpe_simple_vocab_16e6.txt.gz] --out DIR
 
-writes ``DIR/image_encoder.keras`` (float32 NHWC images at the checkpoint's resolution, normalised with CLIP's
-mean and std → ``encode_image``), ``DIR/text_encoder.keras`` (int32 ids [N, context_length] → ``encode_text``),
-``DIR/clip_config.json`` (both configurations and ``logit_scale``) and, with ``--bpe``, ``DIR/tokenizer/``.
+writes a ``clip-rn50`` preset (:mod:`tfagiqa.presets`): ``DIR/image_encoder.keras`` (float32 NHWC images at the
+checkpoint's resolution, normalised with CLIP's mean and std → ``encode_image``), ``DIR/text_encoder.keras`` (int32
+ids [N, context_length] → ``encode_text``), with ``--bpe`` ``DIR/tokenizer/``, and ``DIR/config.json`` (both
+configurations and ``logit_scale`` as its architecture; the command and the checkpoint's sha256 as its source).
 The configuration is read from the tensor shapes, as CLIP's own ``build_model`` does.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -20,13 +20,13 @@ import numpy as np
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig, clip_image_encoder
 from tfagiqa.backbones.clip_text import BPETokenizer, CLIPTextConfig, clip_text_encoder
 from tfagiqa.torch_state import read_torch_state, require_torch, state_to_numpy
-from tfagiqa.errors import TfagiqaError, WeightsError
+from tfagiqa.errors import WeightsError
 
 HELP = "OpenAI CLIP ResNet checkpoint (RN50.pt) → image_encoder.keras + text_encoder.keras"
 DOWNLOAD_HINT = ("Download RN50.pt from the URL in openai/CLIP clip/clip.py (_MODELS['RN50']) and pass it with "
                  "--torch; tests and smoke runs use random initialisation instead.")
 IMAGE_FILE, TEXT_FILE = "image_encoder.keras", "text_encoder.keras"
-CONFIG_FILE, TOKENIZER_DIR = "clip_config.json", "tokenizer"
+TOKENIZER_DIR = "tokenizer"
 
 
 def add_arguments(parser) -> None:
@@ -125,29 +125,35 @@ def convert_state(state: dict[str, np.ndarray]) -> tuple[keras.Model, keras.Mode
 
 
 def run(args) -> int:
-    """Convert, save both encoders and the configuration (and the tokenizer with --bpe)."""
-    from tfagiqa.atomic import atomic_folder
+    """Convert; write a clip-rn50 preset: both encoders, the configuration and (with --bpe) the tokenizer."""
+    from tfagiqa.presets import conversion_source, save_preset
 
     out = Path(args.out)
     image_encoder, text_encoder, config = convert_state(read_state_dict(args.torch))
-    with atomic_folder(out, (IMAGE_FILE, TEXT_FILE, TOKENIZER_DIR, CONFIG_FILE)) as folder:  # complete or absent
-        image_encoder.save(folder / IMAGE_FILE)
-        text_encoder.save(folder / TEXT_FILE)
-        if args.bpe:
-            BPETokenizer.from_bpe(args.bpe, config["text"]["context_length"]).save(folder / TOKENIZER_DIR)
-            config["tokenizer"] = TOKENIZER_DIR
-        (folder / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+    tokenizer = BPETokenizer.from_bpe(args.bpe, config["text"]["context_length"]) if args.bpe else None
+    save_preset(out, kind="clip-rn50", files={"image_encoder": image_encoder, "text_encoder": text_encoder},
+                assets={TOKENIZER_DIR: tokenizer} if tokenizer else {}, architecture=config,
+                source=conversion_source("clip", args, torch=args.torch, bpe=args.bpe))
     print(f"wrote {out / IMAGE_FILE} ({config['vision']['image_size']} px) and {out / TEXT_FILE}"
-          + (f" and {out / TOKENIZER_DIR}/" if args.bpe else ""))
+          + (f" and {out / TOKENIZER_DIR}/" if args.bpe else "") + f" (clip-rn50 preset {out})")
     return 0
 
 
 def load_converted(folder: str | Path) -> tuple[keras.Model, keras.Model, dict]:
-    """(image encoder, text encoder, config) from a folder written by ``tfagiqa convert clip``."""
-    folder = Path(folder)
-    missing = [f for f in (IMAGE_FILE, TEXT_FILE, CONFIG_FILE) if not (folder / f).is_file()]
-    if missing:
-        raise TfagiqaError(f"{folder} lacks {missing}: run `tfagiqa convert clip --torch RN50.pt --out {folder}` first. "
-                           + DOWNLOAD_HINT)
-    config = json.loads((folder / CONFIG_FILE).read_text())
-    return (keras.saving.load_model(folder / IMAGE_FILE), keras.saving.load_model(folder / TEXT_FILE), config)
+    """(image encoder, text encoder, config) of a clip-rn50 preset (or a folder ``tfagiqa convert clip`` wrote
+    before presets)."""
+    from tfagiqa.presets import load_preset
+
+    preset = load_preset(folder, kind="clip-rn50")
+    return preset.load("image_encoder"), preset.load("text_encoder"), dict(preset.architecture)
+
+
+def load_tokenizer(folder: str | Path) -> BPETokenizer:
+    """The BPE tokenizer of a clip-rn50 preset; a WeightsError when it was converted without ``--bpe``."""
+    from tfagiqa.presets import load_preset
+
+    preset = load_preset(folder, kind="clip-rn50")
+    if TOKENIZER_DIR not in preset.assets:
+        raise WeightsError(f"{preset.folder} has no tokenizer/: convert again with --bpe bpe_simple_vocab_16e6.txt.gz "
+                           "(CLIP's weights need CLIP's BPE ids)")
+    return BPETokenizer.load(preset.path(TOKENIZER_DIR), preset.architecture["text"]["context_length"])

@@ -23,4 +23,4 @@ def resnet152v2_features(weights: str | None = "auto", image_size: int = 224) ->
         scaled = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="resnet_v2_preprocess")(images)
         return keras.Model(images, backbone(scaled), name="resnet152v2_features")
 
-    return build_with_weights(build, weights, "ResNet152V2", RESNET152V2_HINT)
+    return build_with_weights(build, weights, "ResNet152V2", RESNET152V2_HINT, kind="resnet152v2")

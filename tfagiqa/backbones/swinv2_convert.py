@@ -2,16 +2,17 @@
 
     tfagiqa convert swinv2 --torch swinv2_tiny_patch4_window16_256.pth --out DIR
 
-writes ``DIR/swinv2.weights.h5`` (weights of :func:`tfagiqa.backbones.swinv2.swinv2_backbone`) and
-``DIR/swinv2_config.json``; ``experiments/run_sfiqa.py --weights DIR`` picks them up. The architecture is read
-from the tensor shapes; the classifier head and the final norm are not used by SF-IQA and are skipped. Only
-``pretrained_window_size=0`` models are supported: a checkpoint that keeps its ``relative_coords_table`` (the
-release files do) is checked for that; one saved by timm's ``state_dict()``, which drops the table, cannot be.
+writes a ``swinv2`` preset (:mod:`tfagiqa.presets`): ``DIR/swinv2.weights.h5`` (weights of
+:func:`tfagiqa.backbones.swinv2.swinv2_backbone`) and ``DIR/config.json`` (the configuration as its architecture);
+``experiments/run_sfiqa.py --weights DIR`` picks them up.
+The architecture is read from the tensor shapes; the classifier head and the final norm are not used by SF-IQA and
+are skipped. Only ``pretrained_window_size=0`` models are supported: a checkpoint that keeps its
+``relative_coords_table`` (the release files do) is checked for that; one saved by timm's ``state_dict()``, which
+drops the table, cannot be.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tfagiqa.errors import WeightsError
 HELP = "timm SwinV2 checkpoint (swinv2_tiny_patch4_window16_256.pth) → swinv2.weights.h5 for SF-IQA"
 DOWNLOAD_HINT = ("Download swinv2_tiny_patch4_window16_256.pth (timm / microsoft Swin-Transformer release, linked "
                  "from the Travois/SF-IQA README) and pass it with --torch.")
-WEIGHTS_FILE, CONFIG_FILE = "swinv2.weights.h5", "swinv2_config.json"
+WEIGHTS_FILE = "swinv2.weights.h5"
 
 
 def add_arguments(parser) -> None:
@@ -131,13 +132,13 @@ def convert(state: dict[str, np.ndarray], image_size: int = 256, window_size: in
 
 
 def run(args) -> int:
-    from tfagiqa.atomic import atomic_folder
+    """Convert; write a swinv2 preset (the backbone's weights, its configuration as the architecture)."""
+    from tfagiqa.presets import Weights, conversion_source, save_preset
 
     model, config = convert(read_state_dict(args.torch), args.image_size, args.window_size)
     out = Path(args.out)
-    with atomic_folder(out, (WEIGHTS_FILE, CONFIG_FILE)) as folder:  # --out appears complete, or not at all
-        model.save_weights(folder / WEIGHTS_FILE)
-        (folder / CONFIG_FILE).write_text(json.dumps(config.to_dict(), indent=2) + "\n")
-    print(f"wrote {out / WEIGHTS_FILE} and {out / CONFIG_FILE} (embed {config.embed_dim}, depths {config.depths}, "
-          f"window {config.window_size}, {config.image_size} px)")
+    save_preset(out, kind="swinv2", files={"swinv2": Weights(model)}, architecture=config.to_dict(),
+                source=conversion_source("swinv2", args, torch=args.torch))
+    print(f"wrote {out / WEIGHTS_FILE} (embed {config.embed_dim}, depths {config.depths}, "
+          f"window {config.window_size}, {config.image_size} px; swinv2 preset {out})")
     return 0

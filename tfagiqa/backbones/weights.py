@@ -1,4 +1,5 @@
-"""Resolve a ``weights`` argument (auto / imagenet / none / local path) to what a builder loads and what results record."""
+"""Build a Keras-applications backbone with the weights a ``weights`` argument names (auto / imagenet / none / a
+``.h5`` file), through :func:`tfagiqa.presets.resolve`, and say what the result rows record."""
 
 from __future__ import annotations
 
@@ -27,36 +28,40 @@ class ResolvedWeights:
 
 
 def build_with_weights(build: Callable[[str | None], keras.Model], weights: str | None, name: str,
-                       download_hint: str) -> ResolvedWeights:
-    """Call ``build(keras_weights_arg)`` according to ``weights``.
+                       download_hint: str, kind: str = "keras-applications") -> ResolvedWeights:
+    """Call ``build(keras_weights_arg)`` with what ``weights`` resolves to for presets of ``kind``.
 
-    ``imagenet`` lets Keras use its cache (~/.keras/models) or download, and fails with a clear message offline;
-    ``auto`` falls back to random initialisation with a loud warning; a path loads a local weights file;
-    ``none`` is random initialisation without any I/O. ``build`` receives None, "imagenet" or a file path.
+    ``imagenet`` lets Keras read its cache (``$KERAS_HOME/models``, default ~/.keras/models) or download there,
+    and fails with a WeightsError naming the file and the folder; ``auto`` falls back to random initialisation
+    with a loud warning; a ``.h5`` path loads that file; ``none`` is random initialisation without any I/O.
+    ``build`` receives None, "imagenet" or a file path.
     """
-    spec = "none" if weights is None else str(weights)
-    if spec == "none":
+    from tfagiqa.presets import resolve
+
+    resolved = resolve(weights, kind=kind, what=name)
+    if resolved.random:
         return ResolvedWeights(build(None), "random")
-    if spec in ("imagenet", "auto"):
+    if resolved.imagenet is not None:
         try:
             return ResolvedWeights(build("imagenet"), "imagenet")
         except Exception as exc:  # keras raises a bare Exception for a failed download
-            if spec == "imagenet":
-                raise WeightsError(f"{name}: ImageNet weights unavailable ({exc}). {download_hint}") from exc
+            where = (f"{resolved.imagenet.name} is not in {resolved.imagenet.parent}" if resolved.imagenet.suffix
+                     else f"they are not in {resolved.imagenet}")
+            if not resolved.fallback:
+                raise WeightsError(f"{name}: ImageNet weights unavailable: {where} and Keras could not download them "
+                                   f"({exc}). {download_hint}") from exc
             warnings.warn(
-                f"\n{'!' * 78}\n{name}: ImageNet weights unavailable ({type(exc).__name__}); using RANDOM "
+                f"\n{'!' * 78}\n{name}: ImageNet weights unavailable ({where}; {type(exc).__name__}); using RANDOM "
                 f"initialisation. Results are recorded with weights=random.\n{download_hint}\n{'!' * 78}",
                 RuntimeWarning, stacklevel=2,
             )
             return ResolvedWeights(build(None), "random")
-    path = Path(spec)
-    if not path.is_file():
-        raise WeightsError(f"{name}: weights must be auto, imagenet, none or an existing file; {spec!r} is none of them")
+    file = resolved.preset.path("weights")
     try:
-        model = build(str(path))
+        model = build(str(file))
     except Exception as exc:
-        raise WeightsError(f"{name}: cannot load weights from {path}: {exc}") from exc
-    return ResolvedWeights(model, str(path))
+        raise WeightsError(f"{name}: cannot load weights from {file}: {exc}") from exc
+    return ResolvedWeights(model, resolved.label)
 
 
 def installed_package_file(module: str, relative: str, install_hint: str) -> Path:

@@ -11,7 +11,7 @@ import argparse
 import sys
 import warnings
 
-from tfagiqa import __version__
+from tfagiqa.version import __version__
 from tfagiqa.cli import convert, datasets, export, score
 from tfagiqa.errors import DataWarning, TfagiqaError
 

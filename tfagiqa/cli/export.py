@@ -21,7 +21,9 @@ def register(sub) -> None:
     """Add the ``export`` command."""
     p = sub.add_parser("export", help="export a scorer as a SavedModel (decoding and tokenisation inside)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, help="a catalogue name (python -c 'import tfagiqa; print(tfagiqa.list_models())') or a scoring .keras file")
+    p.add_argument("--model", required=True,
+                   help="a catalogue name (python -c 'import tfagiqa; print(tfagiqa.list_models())'), a scoring .keras "
+                        "file or a preset folder holding one")
     p.add_argument("--weights", default=None,
                    help="weights for a catalogue name: none (default: random initialisation) or what the model accepts")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -45,12 +47,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resolve(name: str, weights: str | None, seed: int = DEFAULT_SEED) -> tuple:
-    """(scoring Keras model, metadata for tfagiqa.json, view policy dict) for a catalogue name or a .keras file."""
+    """(scoring Keras model, metadata for tfagiqa.json, view policy dict) for a catalogue name, a .keras file or a
+    preset folder holding a scoring model.keras."""
+    from tfagiqa.presets import is_preset
+
     weights = None if weights in (None, "none") else weights
     path = Path(name)
-    if path.suffix == ".keras":
+    if path.suffix == ".keras" or is_preset(path):
         if weights is not None:
-            raise TfagiqaError("--weights applies to catalogue names; a .keras file carries its own weights")
+            raise TfagiqaError("--weights applies to catalogue names; a .keras file or preset carries its own weights")
         from tfagiqa.export import describe, load_scoring_model
 
         model = load_scoring_model(path)

@@ -54,7 +54,8 @@ def register(sub) -> None:
     p = sub.add_parser("score", help="score images with an exported SavedModel or a catalogue model",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", required=True,
-                   help="a SavedModel folder written by `tfagiqa export`, a scoring .keras file, or a catalogue name")
+                   help="a SavedModel folder written by `tfagiqa export`, a scoring .keras file (or a preset folder "
+                        "holding one), or a catalogue name")
     p.add_argument("--weights", default=None,
                    help="weights for a catalogue name (default: random initialisation, with a warning)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
@@ -111,21 +112,24 @@ def score_entries(scorer, entries: list[Entry], batch_size: int, no_progress: bo
 
 
 def load_scorer(model: str, weights: str | None, seed: int = DEFAULT_SEED):
-    """A Scorer from a SavedModel folder, a scoring .keras file or a catalogue name, and a one-line label."""
+    """A Scorer from a SavedModel folder, a scoring .keras file (or a preset holding one) or a catalogue name, and a
+    one-line label."""
+    from tfagiqa.presets import is_preset
     from tfagiqa.scorer import Scorer
 
     path = Path(model)
     if weights is not None and (path.is_dir() or path.suffix == ".keras"):
-        raise TfagiqaError("--weights applies to catalogue names; a SavedModel or .keras file carries its own weights")
+        raise TfagiqaError("--weights applies to catalogue names; a SavedModel, preset or .keras file carries its own "
+                           "weights")
+    if path.suffix == ".keras" or is_preset(path):
+        from tfagiqa.export import load_scoring_model
+
+        return Scorer.from_keras(load_scoring_model(path), {"name": path.stem}), str(path)
     if path.is_dir():
         scorer = Scorer.load(path)
         meta = scorer.metadata
         print(describe_model(meta.get("name", path.name), meta, meta.get("weights", "unknown")))
         return scorer, str(path)
-    if path.suffix == ".keras":
-        from tfagiqa.export import load_scoring_model
-
-        return Scorer.from_keras(load_scoring_model(path), {"name": path.stem}), str(path)
     from tfagiqa.catalogue import create_scorer, get_entry, provenance
 
     entry = get_entry(model)

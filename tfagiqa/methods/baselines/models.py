@@ -58,7 +58,7 @@ def resnet50_regressor(n_outputs: int, image_size: int, weights: str | None, tin
                                             input_shape=(image_size, image_size, 3))
         return head(trunk(ImageNetNormalize(caffe=True, name="caffe_preprocess")(images)), "resnet50_imagenet")
 
-    return build_with_weights(build, weights, "ResNet50", RESNET50_HINT)
+    return build_with_weights(build, weights, "ResNet50", RESNET50_HINT, kind="resnet50")
 
 
 @keras.saving.register_keras_serializable(package="tfagiqa")

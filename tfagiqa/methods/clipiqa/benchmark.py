@@ -9,20 +9,16 @@ profile at 512 px (the catalogue's size; the official code scores each image at 
 
 from __future__ import annotations
 
-import os
 import pathlib
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tfagiqa.errors import TfagiqaError, WeightsError
+from tfagiqa.errors import TfagiqaError
 
 NEEDS_PROMPT = False
 TRAINED = False
-CLIP_DIR_ENV = "TFAGIQA_CLIP_DIR"
-DEFAULT_CLIP_DIR = "weights/clip_rn50"
 IMAGE_SIZES = {"smoke": 224, "paper": 512}
 TINY_SIZE = 64
 
@@ -36,42 +32,31 @@ def skip_reason(target: str) -> str | None:
     return f"CLIP-IQA gives one quality score; there is no {target} reading"
 
 
-def _default_clip_dir() -> Path | None:
-    for candidate in (os.environ.get(CLIP_DIR_ENV), DEFAULT_CLIP_DIR):
-        if candidate and (Path(candidate) / "clip_config.json").is_file():
-            return Path(candidate)
-    return None
-
-
 def resolve(weights: str | None, profile: str, seed: int):
-    """(scorer, weights label, backbone label) for the benchmark's ``weights`` and ``profile``."""
+    """(scorer, weights label, backbone label) for the benchmark's ``weights`` and ``profile``; ``weights`` None
+    looks where ``auto`` does (:func:`tfagiqa.presets.resolve`: ``$TFAGIQA_CLIP_DIR``, then ``./weights/clip_rn50``),
+    else random, loudly."""
     from tfagiqa.backbones import clip_resnet, clip_text
     from tfagiqa.methods.clipiqa import scorers
+    from tfagiqa.presets import resolve as resolve_weights
 
     if profile not in IMAGE_SIZES:
         raise TfagiqaError(f"unknown profile {profile!r}; use one of {sorted(IMAGE_SIZES)}")
-    folder = None if weights in (None, "none") else Path(weights)
-    if weights is None:
-        folder = _default_clip_dir()
-        if folder is None:
-            warnings.warn(f"\n{'!' * 78}\nCLIP-IQA: no converted CLIP RN50 found; scoring with RANDOM encoders "
-                          f"(recorded as weights=random).\n{scorers.CLIP_HINT} (or set ${CLIP_DIR_ENV})\n{'!' * 78}",
-                          RuntimeWarning, stacklevel=3)
-    if folder is None:
+    resolved = resolve_weights("auto" if weights is None else weights, kind=("clip-rn50", "clipiqa+"),
+                               what="CLIP-IQA")
+    if resolved.random:
         if profile == "smoke":
             model = scorers.random_scorer("clipiqa", TINY_SIZE, clip_resnet.tiny_config(TINY_SIZE),
                                           clip_text.tiny_text_config(), seed=seed)
             return model, "random", "clip_rn50_tiny"
         return scorers.random_scorer("clipiqa", IMAGE_SIZES[profile], seed=seed), "random", "clip_rn50"
-    if (folder / scorers.MODEL_FILE).is_file():
-        model = scorers.load_plus(folder)
+    if resolved.kind == "clipiqa+":
+        model = resolved.preset.load("model")
         if model.input["images"].shape[1] != IMAGE_SIZES[profile]:
-            warnings.warn(f"CLIP-IQA+ from {folder} scores at {model.input['images'].shape[1]} px (its converted size)",
-                          RuntimeWarning, stacklevel=3)
-        return model, str(folder), "clip_rn50+learned_prompts"
-    if not folder.is_dir():
-        raise WeightsError(f"CLIP-IQA: {folder} is not a folder. {scorers.CLIP_HINT}")
-    return scorers.clip_scorer(folder, IMAGE_SIZES[profile]), str(folder), "clip_rn50"
+            warnings.warn(f"CLIP-IQA+ from {resolved.label} scores at {model.input['images'].shape[1]} px (its "
+                          "converted size)", RuntimeWarning, stacklevel=3)
+        return model, resolved.label, "clip_rn50+learned_prompts"
+    return scorers.clip_scorer(resolved.preset.folder, IMAGE_SIZES[profile]), resolved.label, "clip_rn50"
 
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,

@@ -5,14 +5,14 @@
 The .pth holds the 16 learned context token embeddings of the official CoOp ``PromptLearner`` (a [16, 512] tensor
 saved with ``torch.save``; a state dict holding ``…prompt_learner.ctx`` is read too). With the CLIP RN50 of
 ``CLIP_DIR`` (``tfagiqa convert clip --bpe …``) the two learned prompts are encoded once
-(:mod:`tfagiqa.methods.clipiqa.learned_prompts`); ``DIR/model.keras`` is the scorer ({"images" [N, S, S, 3] in
-[0, 255]} → {"quality"}, S = ``--image-size``, default 512), ``DIR/clipiqa.json`` records what it was made from.
+(:mod:`tfagiqa.methods.clipiqa.learned_prompts`). ``DIR`` is a ``clipiqa+`` preset (:mod:`tfagiqa.presets`):
+``DIR/model.keras`` is the scorer ({"images" [N, S, S, 3] in [0, 255]} → {"quality"}, S = ``--image-size``, default
+512), ``DIR/config.json`` records what it was made from.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,7 @@ PTH_HINT = ("The published context is CLIP-IQA+_learned_prompts-603f3273.pth fro
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch", required=True, help="the learned context: a tensor (or a state dict) saved by torch")
     parser.add_argument("--clip", required=True, help="a folder written by tfagiqa convert clip --bpe …")
-    parser.add_argument("--out", required=True, help="output folder (model.keras, clipiqa.json)")
+    parser.add_argument("--out", required=True, help="output folder (a clipiqa+ preset: model.keras, config.json)")
     parser.add_argument("--image-size", type=int, default=None, help="the scorer's input size (default 512)")
 
 
@@ -68,14 +68,14 @@ def convert(ctx: np.ndarray, clip_folder: str | Path, image_size: int | None = N
 
 
 def run(args: argparse.Namespace) -> int:
-    """Read the context, encode the prompts, write model.keras and clipiqa.json; say what was written."""
-    from tfagiqa.methods.clipiqa.scorers import CONFIG_FILE, MODEL_FILE
+    """Read the context, encode the prompts, write a clipiqa+ preset (model.keras); say what was written."""
+    from tfagiqa.methods.clipiqa.scorers import MODEL_FILE
+    from tfagiqa.presets import conversion_source, save_preset
 
     scorer, record = convert(read_context(args.torch), args.clip, args.image_size)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    scorer.save(out / MODEL_FILE)
-    record.update(context=str(args.torch), clip=str(args.clip))
-    (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {out / MODEL_FILE} (CLIP-IQA+ scorer, {record['image_size']} px, context {record['context_shape']})")
+    save_preset(out, kind="clipiqa+", files={"model": scorer}, architecture=record,
+                source=conversion_source("clipiqa+", args, torch=args.torch, clip=args.clip))
+    print(f"wrote {out / MODEL_FILE} (CLIP-IQA+ scorer, {record['image_size']} px, context {record['context_shape']}; "
+          f"clipiqa+ preset {out})")
     return 0

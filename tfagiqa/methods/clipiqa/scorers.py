@@ -7,50 +7,43 @@ larger; the view policy's bilinear antialiased resize).
 
 ``weights`` (nothing is ever downloaded):
 
-* ``clipiqa``: None = random RN50 and text tower, prompts hash-tokenized (code-path checks only); or the folder
-  written by ``tfagiqa convert clip --torch RN50.pt --bpe bpe_simple_vocab_16e6.txt.gz --out DIR``;
-* ``clipiqa+``: None = random, with a random 16-token context; or the folder written by ``tfagiqa convert clipiqa+``
-  (its ``model.keras`` is the complete scorer).
+* ``clipiqa``: None = random RN50 and text tower, prompts hash-tokenized (code-path checks only); or the clip-rn50
+  preset written by ``tfagiqa convert clip --torch RN50.pt --bpe bpe_simple_vocab_16e6.txt.gz --out DIR``;
+* ``clipiqa+``: None = random, with a random 16-token context; or the clipiqa+ preset written by ``tfagiqa convert
+  clipiqa+`` (its ``model.keras`` is the complete scorer).
+
+Both resolve ``weights`` with :func:`tfagiqa.presets.resolve` (folders the converters wrote before presets too).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from tfagiqa.catalogue import ModelEntry
 from tfagiqa.errors import WeightsError
+from tfagiqa.presets import resolve
 
 IMAGE_SIZE = 512
 VARIANTS = ("clipiqa", "clipiqa+")
-MODEL_FILE, CONFIG_FILE = "model.keras", "clipiqa.json"
+MODEL_FILE = "model.keras"
 CLIP_HINT = ("convert OpenAI's RN50 first: tfagiqa convert clip --torch RN50.pt --bpe bpe_simple_vocab_16e6.txt.gz "
              "--out DIR (RN50.pt from the URL in openai/CLIP clip/clip.py, the BPE file from the same repository), "
              "then pass DIR")
-PLUS_HINT = ("convert the learned prompts first: tfagiqa convert clipiqa+ --torch CLIP-IQA+_learned_prompts-603f3273.pth "
-             "--clip CLIP_DIR --out DIR (the .pth from the v0.1-weights release of chaofengc/IQA-PyTorch; CLIP_DIR "
-             "from tfagiqa convert clip with --bpe), then pass DIR")
 SCALE = "probability of 'Good photo.' against 'Bad photo.', [0, 1] (zero-shot: not on any MOS scale)"
 
 
 def load_clip(folder: str | Path):
-    """(image encoder, its CLIPResNetConfig, text encoder, BPE tokenizer, logit scale) of a ``tfagiqa convert clip``
-    folder."""
-    from tfagiqa.backbones.clip_convert import TOKENIZER_DIR, load_converted
+    """(image encoder, its CLIPResNetConfig, text encoder, BPE tokenizer, logit scale) of a clip-rn50 preset
+    (``tfagiqa convert clip --bpe``, or a folder it wrote before presets)."""
+    from tfagiqa.backbones.clip_convert import load_converted, load_tokenizer
     from tfagiqa.backbones.clip_resnet import CLIPResNetConfig
-    from tfagiqa.backbones.clip_text import BPETokenizer
-    from tfagiqa.errors import TfagiqaError
 
-    folder = Path(folder)
     try:
+        tokenizer = load_tokenizer(folder)
         image_encoder, text_encoder, config = load_converted(folder)
-    except TfagiqaError as exc:
+    except WeightsError as exc:
         raise WeightsError(f"CLIP-IQA: {exc}") from exc
-    if not (folder / TOKENIZER_DIR).is_dir():
-        raise WeightsError(f"{folder} has no tokenizer/: convert again with --bpe bpe_simple_vocab_16e6.txt.gz "
-                           "(CLIP's weights need CLIP's BPE ids)")
-    tokenizer = BPETokenizer.load(folder / TOKENIZER_DIR, config["text"]["context_length"])
     vision = CLIPResNetConfig(**{**config["vision"], "layers": tuple(config["vision"]["layers"])})
     return image_encoder, vision, text_encoder, tokenizer, math.exp(config["logit_scale"])
 
@@ -91,52 +84,39 @@ def clip_scorer(folder: str | Path, image_size: int | None = None):
 
 
 def build_clipiqa(weights: str | None = None):
-    """The catalogue builder of ``clipiqa``: random RN50, or a ``tfagiqa convert clip`` folder."""
-    if weights is None:
-        return random_scorer("clipiqa")
-    if not Path(weights).is_dir():
-        raise WeightsError(f"clipiqa: weights must be None or a folder; {weights} is not one. {CLIP_HINT}")
-    return clip_scorer(weights)
-
-
-def load_plus(folder: str | Path):
-    """The complete CLIP-IQA+ scorer a ``tfagiqa convert clipiqa+`` folder holds."""
-    import keras
-
-    folder = Path(folder)
-    file = folder / MODEL_FILE if folder.is_dir() else folder
-    if not file.is_file():
-        raise WeightsError(f"clipiqa+: no {MODEL_FILE} at {folder}; {PLUS_HINT}")
-    try:
-        return keras.saving.load_model(file)
-    except Exception as exc:
-        raise WeightsError(f"clipiqa+: cannot load {file}: {exc}. {PLUS_HINT}") from exc
+    """The catalogue builder of ``clipiqa``: random RN50, or a clip-rn50 preset (:func:`tfagiqa.presets.resolve`;
+    ``auto``: ``$TFAGIQA_CLIP_DIR``, then ``./weights/clip_rn50``)."""
+    resolved = resolve(weights, kind="clip-rn50", what="clipiqa")
+    return random_scorer("clipiqa") if resolved.random else clip_scorer(resolved.preset.folder)
 
 
 def build_clipiqa_plus(weights: str | None = None):
-    """The catalogue builder of ``clipiqa+``: random (context too), or a ``tfagiqa convert clipiqa+`` folder."""
-    return random_scorer("clipiqa+") if weights is None else load_plus(weights)
+    """The catalogue builder of ``clipiqa+``: random (context too), or a clipiqa+ preset."""
+    resolved = resolve(weights, kind="clipiqa+", what="clipiqa+")
+    return random_scorer("clipiqa+") if resolved.random else resolved.preset.load("model")
 
 
 def provenance(weights: str | None) -> dict:
-    """Where the weights come from; for a converted CLIP-IQA+ folder, the files it was made from."""
-    if weights is None:
-        return {"weights": "random"}
-    record = Path(weights) / CONFIG_FILE
-    return {"weights": str(weights), **(json.loads(record.read_text()) if record.is_file() else {})}
+    """Where the weights come from; for a CLIP-IQA+ preset, what it was made from (its architecture and source)."""
+    resolved = resolve(weights, kind=("clipiqa+", "clip-rn50"), what="CLIP-IQA")
+    if resolved.kind != "clipiqa+":
+        return {"weights": resolved.label}
+    return {"weights": resolved.label, **resolved.preset.architecture, **resolved.preset.source}
 
 
 CLIPIQA = ModelEntry(
     name="clipiqa", paper="clipiqa", needs_prompt=False, outputs=("quality",), input_size=IMAGE_SIZE,
     score_range=(0.0, 1.0), label_scale=SCALE, build=build_clipiqa, provenance=provenance,
-    weights_help="None (random RN50, no I/O), or the folder of tfagiqa convert clip (with --bpe)",
+    weights_help="None (random RN50, no I/O), or the clip-rn50 preset of tfagiqa convert clip (with --bpe)",
+    kinds=("clip-rn50",),
     description="CLIP-IQA (Wang et al. 2023): CLIP RN50 without the attention pool's positional embedding, "
                 "softmax(100·cos) over 'Good photo.' / 'Bad photo.'; whole image resized to 512",
 )
 CLIPIQA_PLUS = ModelEntry(
     name="clipiqa+", paper="clipiqa", needs_prompt=False, outputs=("quality",), input_size=IMAGE_SIZE,
     score_range=(0.0, 1.0), label_scale=SCALE, build=build_clipiqa_plus, provenance=provenance,
-    weights_help="None (random, random context, no I/O), or the folder of tfagiqa convert clipiqa+",
+    weights_help="None (random, random context, no I/O), or the clipiqa+ preset of tfagiqa convert clipiqa+",
+    kinds=("clipiqa+",),
     description="CLIP-IQA+ (Wang et al. 2023): CLIP-IQA with a learned 16-token CoOp context around the antonym "
                 "words (pyiqa's published context); whole image resized to 512",
 )

@@ -12,12 +12,8 @@ profile), said loudly; ``"none"`` = random without looking; a ``tfagiqa convert 
 
 from __future__ import annotations
 
-import json
-import os
 import pathlib
-import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,7 +22,6 @@ from tfagiqa.errors import TfagiqaError
 
 NEEDS_PROMPT = True
 TRAINED = False
-HPS_DIR_ENV = "TFAGIQA_HPS_DIR"
 DEFAULT_HPS_DIR = "weights/hps_v1"
 PROFILES = ("smoke", "paper")
 BACKBONES = {"v1": "clip_vit_l14_hps_v1", "v2": "clip_vit_h14_hps_v2"}
@@ -39,35 +34,25 @@ def skip_reason(target: str) -> str | None:
     return f"HPS gives one preference score; there is no {target} reading"
 
 
-def _default_folder() -> Path | None:
-    for candidate in (os.environ.get(HPS_DIR_ENV), DEFAULT_HPS_DIR):
-        if candidate and (Path(candidate) / "hps.json").is_file():
-            return Path(candidate)
-    return None
-
-
 def resolve(weights: str | None, profile: str, seed: int):
-    """(scorer, its view policy, weights label, backbone label)."""
-    from tfagiqa.methods.hps import convert, scorers
+    """(scorer, its view policy, weights label, backbone label); ``weights`` None looks where ``auto`` does
+    (:func:`tfagiqa.presets.resolve`: ``$TFAGIQA_HPS_DIR``, then ``./weights/hps_v1``), else random, loudly."""
+    from tfagiqa.methods.hps import scorers
     from tfagiqa.methods.sfiqa.model import TINY_CLIP
+    from tfagiqa.presets import resolve as resolve_weights
 
     if profile not in PROFILES:
         raise TfagiqaError(f"unknown profile {profile!r}; use one of {PROFILES}")
-    folder = None if weights in (None, "none") else Path(weights)
-    if weights is None:
-        folder = _default_folder()
-        if folder is None:
-            warnings.warn(f"\n{'!' * 78}\nHPS: no converted checkpoint found; scoring with RANDOM encoders (recorded as "
-                          f"weights=random).\nConvert one with tfagiqa convert hps (set ${HPS_DIR_ENV} or use "
-                          f"{DEFAULT_HPS_DIR}). {convert.HINTS['v1']}\n{'!' * 78}", RuntimeWarning, stacklevel=3)
-    if folder is None:
+    resolved = resolve_weights("auto" if weights is None else weights, kind="hps", search=(DEFAULT_HPS_DIR,),
+                               what="HPS")
+    if resolved.random:
         config = replace(TINY_CLIP, activation="quick_gelu") if profile == "smoke" else None
         model = scorers.random_scorer("v1", config, seed=seed)
         size = model.input["images"].shape[1]
         return model, scorers.views("v1", size), "random", BACKBONES["v1"] + ("_tiny" if config else "")
-    model = scorers.converted_scorer(folder)
-    version = json.loads((folder / convert.CONFIG_FILE).read_text())["version"]
-    return model, scorers.views(version, model.input["images"].shape[1]), str(folder), BACKBONES[version]
+    model = scorers.converted_scorer(resolved.preset.folder)
+    version = resolved.preset.architecture["version"]
+    return model, scorers.views(version, model.input["images"].shape[1]), resolved.label, BACKBONES[version]
 
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,

@@ -3,8 +3,9 @@
     tfagiqa convert hps --torch hpc.pt --version v1 --bpe bpe_simple_vocab_16e6.txt.gz --out DIR
     tfagiqa convert hps --torch HPS_v2_compressed.pt --version v2 --bpe bpe_simple_vocab_16e6.txt.gz --out DIR
 
-Writes ``DIR/clip.weights.h5`` (the backbone's weights), ``DIR/hps.json`` (version, the CLIP configuration read from
-the tensor shapes, source) and ``DIR/tokenizer/`` (vocab.json, merges.txt). Both layouts are OpenAI's parameter
+Writes an ``hps`` preset (:mod:`tfagiqa.presets`): ``DIR/clip.weights.h5`` (the backbone's weights),
+``DIR/tokenizer/`` (vocab.json, merges.txt) and ``DIR/config.json`` (version and the CLIP configuration read from the
+tensor shapes as its architecture, the command and the checkpoint's sha256 as its source). Both layouts are OpenAI's parameter
 names (open_clip keeps them for ViT CLIPs): ``visual.conv1`` (patch embedding, no bias), ``visual.class_embedding``,
 ``visual.positional_embedding``, ``visual.ln_pre``, ``visual.transformer.resblocks.N.{ln_1, attn.in_proj_*,
 attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}``, ``visual.ln_post``, ``visual.proj`` [W, E]; ``token_embedding``,
@@ -19,7 +20,6 @@ towers, open_clip's configured head width for v2's vision tower (80 for ViT-H/14
 from __future__ import annotations
 
 import argparse
-import json
 import re
 from dataclasses import asdict
 from pathlib import Path
@@ -29,7 +29,7 @@ import numpy as np
 from tfagiqa.errors import WeightsError
 
 HELP = "HPS v1 (hpc.pt) or v2 (HPS_v2*_compressed.pt) checkpoint → keras-hub CLIP weights + BPE tokenizer"
-WEIGHTS_FILE, CONFIG_FILE, TOKENIZER_DIR = "clip.weights.h5", "hps.json", "tokenizer"
+WEIGHTS_FILE, TOKENIZER_DIR = "clip.weights.h5", "tokenizer"
 HINTS = {
     "v1": "HPS v1's checkpoint hpc.pt is linked from the README of github.com/tgxs002/align_sd (OneDrive).",
     "v2": "HPS v2's checkpoints HPS_v2_compressed.pt and HPS_v2.1_compressed.pt are on huggingface.co/xswu/HPSv2.",
@@ -141,8 +141,10 @@ def convert(state: dict[str, np.ndarray], version: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Convert; write the weights, the configuration and the tokenizer; say what was written."""
+    """Convert; write an hps preset (the CLIP's weights, the tokenizer, version and configuration); say what was
+    written."""
     from tfagiqa.backbones.clip_text import BPETokenizer
+    from tfagiqa.presets import Weights, conversion_source, save_preset
     from tfagiqa.torch_state import read_torch_state
 
     state = read_torch_state(args.torch, HINTS[args.version])
@@ -152,31 +154,27 @@ def run(args: argparse.Namespace) -> int:
         raise WeightsError(f"{args.bpe} has {len(tokenizer.vocabulary)} tokens, the checkpoint {config.vocab_size}: "
                            f"not the BPE this CLIP was trained with. {BPE_HINT}")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    clip.save_weights(out / WEIGHTS_FILE)
-    tokenizer.save(out / TOKENIZER_DIR)
-    record = {"version": args.version, "config": asdict(config), "source": str(args.torch)}
-    (out / CONFIG_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    print(f"wrote {out / WEIGHTS_FILE}, {out / CONFIG_FILE} and {out / TOKENIZER_DIR}/ (HPS {args.version}, "
-          f"{config.image_size} px, {config.vision_layers}-layer ViT, patch {config.patch_size})")
+    architecture = {"version": args.version, "config": asdict(config)}
+    save_preset(out, kind="hps", files={"clip": Weights(clip)}, assets={TOKENIZER_DIR: tokenizer},
+                architecture=architecture, source=conversion_source("hps", args, torch=args.torch, bpe=args.bpe))
+    print(f"wrote {out / WEIGHTS_FILE} and {out / TOKENIZER_DIR}/ (HPS {args.version}, "
+          f"{config.image_size} px, {config.vision_layers}-layer ViT, patch {config.patch_size}; hps preset {out})")
     return 0
 
 
 def load_converted(folder: str | Path):
-    """(CLIPBackbone with the HPS weights, BPETokenizer, version) from a ``tfagiqa convert hps`` folder."""
+    """(CLIPBackbone with the HPS weights, BPETokenizer, version) from an hps preset (or a folder ``tfagiqa convert
+    hps`` wrote before presets)."""
     from tfagiqa.backbones.clip_text import BPETokenizer
     from tfagiqa.methods.sfiqa.model import CLIPConfig, clip_backbone
+    from tfagiqa.presets import load_preset
 
-    folder = Path(folder)
-    missing = [f for f in (WEIGHTS_FILE, CONFIG_FILE, TOKENIZER_DIR) if not (folder / f).exists()]
-    if missing:
-        raise WeightsError(f"{folder} lacks {', '.join(missing)}: run tfagiqa convert hps --torch CHECKPOINT --version "
-                           f"v1|v2 --bpe bpe_simple_vocab_16e6.txt.gz --out {folder} first. {HINTS['v1']} {HINTS['v2']}")
-    record = json.loads((folder / CONFIG_FILE).read_text())
-    config = CLIPConfig(**record["config"])
+    preset = load_preset(folder, kind="hps")
+    config = CLIPConfig(**preset.architecture["config"])
     clip = clip_backbone(config)
+    weights = preset.path("clip")
     try:
-        clip.load_weights(folder / WEIGHTS_FILE)
+        clip.load_weights(weights)
     except Exception as exc:
-        raise WeightsError(f"cannot load {folder / WEIGHTS_FILE} into a CLIP of {CONFIG_FILE}'s shape: {exc}") from exc
-    return clip, BPETokenizer.load(folder / TOKENIZER_DIR, config.context_length), record["version"]
+        raise WeightsError(f"cannot load {weights} into a CLIP of the preset's configuration: {exc}") from exc
+    return clip, BPETokenizer.load(preset.path(TOKENIZER_DIR), config.context_length), preset.architecture["version"]

@@ -1,12 +1,12 @@
 """Official HyperIQA PyTorch checkpoint (``model_hyper.state_dict()``, SSL92/hyperIQA) → Keras.
 
-Writes ``DIR/model.keras``: float32 NHWC crops normalised with the ImageNet mean and std → that crop's score
-[B], computed as the official ``TargetNet(HyperNet(img))(target_in_vec)`` does; and ``DIR/savedmodel``: the
-catalogue's scorer exported by ``tfagiqa.export`` (image bytes or pixels in, shorter side resized to 512, mean
-score of 25 fixed 224 crops). Sizes are read from the
-checkpoint's shapes, so the official ``HyperNet(16, 112, 224, 112, 56, 28, 14, 7)`` and smaller ones convert.
-Layouts: conv (out, in, kh, kw) → (kh, kw, in, out), linear (out, in) → (in, out); the NCHW-memory ``.view``s
-and flattens are reproduced inside the Keras layers (transposes), so no weight needs permuting.
+Writes a ``hyperiqa`` preset (:mod:`tfagiqa.presets`): ``DIR/preset.json``, ``DIR/model.keras``: float32 NHWC
+crops normalised with the ImageNet mean and std → that crop's score [B], computed as the official
+``TargetNet(HyperNet(img))(target_in_vec)`` does; and ``DIR/savedmodel``: the catalogue's scorer exported by
+``tfagiqa.export`` (image bytes or pixels in, shorter side resized to 512, mean score of 25 fixed 224 crops). Sizes
+are read from the checkpoint's shapes, so the official ``HyperNet(16, 112, 224, 112, 56, 28, 14, 7)`` and smaller
+ones convert. Layouts: conv (out, in, kh, kw) → (kh, kw, in, out), linear (out, in) → (in, out); the NCHW-memory
+``.view``s and flattens are reproduced inside the Keras layers (transposes), so no weight needs permuting.
 """
 
 from __future__ import annotations
@@ -135,25 +135,32 @@ def convert(state: dict[str, np.ndarray]) -> keras.Model:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Convert, write model.keras and (unless --no-savedmodel) the scoring SavedModel; print what was written."""
-    from tfagiqa.atomic import atomic_folder
+    """Convert; write a hyperiqa preset (model.keras and, unless --no-savedmodel, the scoring SavedModel); print
+    what was written."""
+    from dataclasses import asdict
+
     from tfagiqa.export import ViewPolicy, export_savedmodel
     from tfagiqa.methods.hyperiqa.scorers import CROP, VIEWS, scoring_model
+    from tfagiqa.presets import conversion_source, save_preset
 
     state = load_state_dict(args.torch)
     model = convert(state)
     out = Path(args.out)
     crop = model.input_shape[1]
     views = {**VIEWS, "resize_to": VIEWS["resize_to"] * crop // CROP}
-    with atomic_folder(out, ("model.keras", "savedmodel")) as folder:  # --out appears complete, or not at all
-        model.save(folder / "model.keras")
-        if not args.no_savedmodel:
-            outputs = ("quality",) if len(model.output_shape) == 1 else \
-                tuple(f"output_{i}" for i in range(model.output_shape[1]))
-            export_savedmodel(scoring_model(model, outputs), folder / "savedmodel",
-                              {"paper": "hypernet", "model": "hyperiqa", "source": str(args.torch)},
-                              ViewPolicy(**views))
-    print(f"wrote {out / 'model.keras'} (input: normalised NHWC {crop}² crops → score)")
+    outputs = ("quality",) if len(model.output_shape) == 1 else \
+        tuple(f"output_{i}" for i in range(model.output_shape[1]))
+
+    def savedmodel(path: Path) -> None:
+        export_savedmodel(scoring_model(model, outputs), path, {"paper": "hypernet", "model": "hyperiqa",
+                                                                "source": str(args.torch)}, ViewPolicy(**views))
+
+    save_preset(out, kind="hyperiqa", files={"model": model},
+                architecture={"network": asdict(config_from_state(state)), "crop": crop, "outputs": outputs,
+                              "views": views},
+                source=conversion_source("hyperiqa", args, torch=args.torch),
+                extra={} if args.no_savedmodel else {"savedmodel": savedmodel})
+    print(f"wrote {out / 'model.keras'} (input: normalised NHWC {crop}² crops → score; hyperiqa preset {out})")
     if not args.no_savedmodel:
         print(f"wrote {out / 'savedmodel'} (shorter side → {views['resize_to']}, mean over {views['n_crops']} fixed "
               f"{crop}² crops)")

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +34,7 @@ from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import DataError, WeightsError
 from tfagiqa.methods.hyperiqa import model as hypernet
 from tfagiqa.methods.hyperiqa.text_inputs import TextTable
+from tfagiqa.presets import resolve
 from tfagiqa.profile import Profile
 
 LR = 2e-5
@@ -198,36 +198,22 @@ def _train_inputs(model: keras.Model, dataset: tf.data.Dataset, needs_text: bool
 
 
 TORCHVISION_RESNET50 = "resnet50-19c8e357.pth"
-WEIGHTS_HINT = (f"download {TORCHVISION_RESNET50} (https://download.pytorch.org/models/{TORCHVISION_RESNET50}, the "
-                "file the official code loads) into ~/.cache/torch/hub/checkpoints/ or <data-root>/weights/, "
-                "or pass its path with --weights; loading it needs torch (pip install 'tfagiqa[torch]')")
 
 
 def resolve_weights(spec: str, profile: Profile, data_root: Path) -> tuple[Path | None, str]:
-    """(torchvision ResNet-50 file or None, label for the result rows) from ``--weights``.
+    """(torchvision ResNet-50 file or None, label for the result rows) from ``--weights``, through
+    :func:`tfagiqa.presets.resolve` (kind ``torchvision-resnet50``).
 
-    auto: the file if found (else random, with a warning); imagenet: the file or an error; none: random;
-    a path: that file. The width-reduced smoke network cannot take ImageNet weights: auto gives random there.
+    auto: the file if found in ``$TORCH_HOME/hub/checkpoints`` or ``<data-root>/weights`` (label ``imagenet``; else
+    random, with a warning); imagenet: the file or an error naming it and the folders; none: random; a path: that
+    file (label: the path). The width-reduced smoke network cannot take ImageNet weights: auto gives random there.
     """
     if spec == "none" or (spec == "auto" and profile.tiny):
         return None, "random"
     if profile.tiny:
         raise WeightsError("the smoke profile's width-reduced ResNet cannot load ImageNet weights; use --profile paper")
-    if spec in ("auto", "imagenet"):
-        torch_home = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch"))
-        for candidate in (torch_home / "hub" / "checkpoints" / TORCHVISION_RESNET50,
-                          data_root / "weights" / TORCHVISION_RESNET50):
-            if candidate.is_file():
-                return candidate, "imagenet"
-        if spec == "imagenet":
-            raise WeightsError(f"ImageNet ResNet-50 weights not found: {WEIGHTS_HINT}")
-        warnings.warn(f"\n{'!' * 78}\nHyperIQA: no ImageNet ResNet-50 weights; RANDOM initialisation "
-                      f"(rows say weights=random).\n{WEIGHTS_HINT}\n{'!' * 78}", RuntimeWarning, stacklevel=2)
-        return None, "random"
-    path = Path(spec)
-    if not path.is_file():
-        raise WeightsError(f"--weights must be auto, imagenet, none or a file; {spec!r} is none of them")
-    return path, str(path)
+    resolved = resolve(spec, kind="torchvision-resnet50", search=(Path(data_root) / "weights",), what="HyperIQA")
+    return (None if resolved.random else resolved.preset.path("weights")), resolved.label
 
 
 def build_model(setting: Setting, text: TextTable | None, seed: int,

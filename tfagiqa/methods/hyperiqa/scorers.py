@@ -6,25 +6,23 @@ to 512, then the 5×5 grid of ``tfagiqa.data.pipeline.fixed_crop_offsets`` (corn
 So a score is a pure function of the image. (Training resizes to 512×512 as SPEC §3.2 proposes for AGIQA;
 for square images, all of the AGIQA sets' usual case, the two agree.)
 
-``build(weights)``: None = the official sizes, randomly initialised, no I/O; a path = a ``model.keras`` written by
-``tfagiqa convert hyperiqa`` (normalised crop → score) or a complete scorer saved as ``.keras``.
+``build(weights)``: None = the official sizes, randomly initialised, no I/O; a path = the hyperiqa preset written by
+``tfagiqa convert hyperiqa`` (its ``model.keras``: normalised crop → score; or that file, or a folder the converter
+wrote before presets) or a complete scorer saved as ``.keras``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from tfagiqa.catalogue import ModelEntry
-from tfagiqa.errors import WeightsError
+from tfagiqa.presets import resolve
 
 CROP = 224
 TEST_CROPS = 25
 RESIZE_TO = 512  # SPEC §3.2: Resize(512) then 224 crops (the BID setting, proposed for AGIQA)
 VIEWS = {"crop": "fixed_crops", "n_crops": TEST_CROPS, "resize_to": RESIZE_TO}
-CHECKPOINT_HINT = ("convert the official checkpoint first: tfagiqa convert hyperiqa --torch koniq_pretrained.pkl "
-                   "--out DIR (checkpoint linked from github.com/SSL92/hyperIQA), then pass DIR/model.keras")
-WEIGHTS_HELP = ("None (random initialisation, official sizes, no I/O), or DIR/model.keras written by "
-                "tfagiqa convert hyperiqa, or a complete hyperiqa scorer saved as .keras")
+KINDS = ("hyperiqa", "scorer")
+WEIGHTS_HELP = ("None (random initialisation, official sizes, no I/O), or the hyperiqa preset DIR (or DIR/model.keras) "
+                "written by tfagiqa convert hyperiqa, or a complete hyperiqa scorer saved as .keras")
 
 
 def scoring_model(crop_model, outputs: tuple[str, ...] = ("quality",), normalise: bool = True):
@@ -47,20 +45,14 @@ def scoring_model(crop_model, outputs: tuple[str, ...] = ("quality",), normalise
 
 
 def build_hyperiqa(weights: str | None = None):
-    """The catalogue builder: official-size random network, or a converted ``model.keras``."""
-    import keras
-
+    """The catalogue builder: official-size random network, or a hyperiqa preset (:func:`tfagiqa.presets.resolve`)
+    whose model is a converted crop network (wrapped here) or a complete scorer."""
     from tfagiqa.methods.hyperiqa import model as hypernet
 
-    if weights is None:
+    resolved = resolve(weights, kind=KINDS, what="hyperiqa")
+    if resolved.random:
         return scoring_model(hypernet.hypernet_model(hypernet.HYPERIQA, normalise=False, name="hyperiqa"))
-    path = Path(weights)
-    if not path.is_file():
-        raise WeightsError(f"hyperiqa: no model file at {path}; {CHECKPOINT_HINT}")
-    try:
-        model = keras.saving.load_model(path)
-    except Exception as exc:
-        raise WeightsError(f"hyperiqa: cannot load {path}: {exc}. {CHECKPOINT_HINT}") from exc
+    model = resolved.preset.load("model")
     if isinstance(model.input, dict) and "images" in model.input:  # already a complete scorer
         return model
     return scoring_model(model)
@@ -69,7 +61,7 @@ def build_hyperiqa(weights: str | None = None):
 HYPERIQA = ModelEntry(
     name="hyperiqa", paper="hypernet", needs_prompt=False, outputs=("quality",), input_size=CROP,
     score_range=(0.0, 100.0), label_scale="the MOS scale of the training set (official KonIQ checkpoint: about 0–100)",
-    build=build_hyperiqa, weights_help=WEIGHTS_HELP, views=dict(VIEWS),
+    build=build_hyperiqa, weights_help=WEIGHTS_HELP, views=dict(VIEWS), kinds=KINDS,
     description="HyperIQA (Su et al. 2020): mean score of 25 fixed 224 crops (5×5 grid) after resizing the "
                 "shorter side to 512",
 )

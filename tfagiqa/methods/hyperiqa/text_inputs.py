@@ -25,6 +25,7 @@ import pandas as pd
 
 from tfagiqa.data import schema
 from tfagiqa.errors import DataError, TfagiqaError, WeightsError
+from tfagiqa.presets import resolve
 
 BLIP_HINT = ("the ImageReward BLIP embedder reads a converted ImageReward: run tfagiqa convert imagereward --torch "
              "ImageReward.pt --vocab vocab.txt --out DIR (ImageReward.pt from huggingface.co/THUDM/ImageReward, vocab.txt "
@@ -47,20 +48,26 @@ class TextTable:
 
 def embed_texts(df: pd.DataFrame, spec: str = "tfidf", max_tokens: int = 2048,
                 cache_dir: str | Path | None = None) -> TextTable:
-    """The ``spec`` embedder's table for ``df``: one row per distinct prompt, or per image for ``blip:DIR``."""
+    """The ``spec`` embedder's table for ``df``: one row per distinct prompt, or per image for ``blip:DIR``.
+
+    ``blip:DIR`` (an imagereward preset, or a folder ``tfagiqa convert imagereward`` wrote before presets) and
+    ``keras-hub:DIR`` are resolved by :func:`tfagiqa.presets.resolve`; the table's label is ``spec`` as given."""
     if spec == "blip" or spec.startswith("blip:"):
         if spec == "blip":
             raise WeightsError(BLIP_HINT)
+        resolved = resolve(spec.split(":", 1)[1], kind="imagereward", label="blip:{spec}", what="the BLIP embedder")
         names = df[schema.NAME].astype(str)
         if names.duplicated().any():
             raise DataError(f"the BLIP embedder keys its vectors by image name; {names[names.duplicated()].iloc[0]!r} "
                             "is not unique in this dataset")
-        return TextTable(names.tolist(), blip_embeddings(df, spec.split(":", 1)[1], cache_dir), spec, schema.NAME)
+        return TextTable(names.tolist(), blip_embeddings(df, resolved.preset.path("model"), cache_dir),
+                         resolved.label, schema.NAME)
     prompts = sorted(df[schema.PROMPT].astype(str).unique())
     if spec == "tfidf":
         return TextTable(prompts, tfidf_embeddings(prompts, max_tokens), "tfidf")
     if spec.startswith("keras-hub:"):
-        return TextTable(prompts, keras_hub_embeddings(prompts, spec.split(":", 1)[1]), spec)
+        resolved = resolve(spec, kind="keras-hub-text", what="the keras-hub text embedder")
+        return TextTable(prompts, keras_hub_embeddings(prompts, resolved.preset.source["keras_hub"]), resolved.label)
     raise TfagiqaError(f"unknown text embedder {spec!r}: use tfidf, keras-hub:PRESET_DIR or blip:DIR")
 
 

@@ -1,10 +1,11 @@
 """Official ImageReward checkpoint (``ImageReward.pt``, THUDM/ImageReward: a state dict of ``ImageReward``) → Keras.
 
-Writes ``DIR/model.keras``: {image [N, 224, 224, 3] in [0, 255], prompt [N]} → {embedding [N, 768], reward [N]}
-(:func:`tfagiqa.methods.imagereward.model.imagereward_model`: CLIP normalisation, tokenizer and both BLIP encoders inside),
-and ``DIR/savedmodel``: the catalogue's ``imagereward`` scorer exported by ``tfagiqa.export`` (shorter side resized
-to 224, centre crop). The tokenizer's vocabulary is bert-base-uncased's ``vocab.txt`` (``--vocab``), which the
-official code loads from the Hugging Face hub. Sizes are read from the tensors' shapes; the heads are not in a
+Writes an ``imagereward`` preset (:mod:`tfagiqa.presets`): ``DIR/preset.json``, ``DIR/model.keras``: {image
+[N, 224, 224, 3] in [0, 255], prompt [N]} → {embedding [N, 768], reward [N]}
+(:func:`tfagiqa.methods.imagereward.model.imagereward_model`: CLIP normalisation, tokenizer and both BLIP encoders
+inside), and ``DIR/savedmodel``: the catalogue's ``imagereward`` scorer exported by ``tfagiqa.export`` (shorter side
+resized to 224, centre crop). The tokenizer's vocabulary is bert-base-uncased's ``vocab.txt`` (``--vocab``), which
+the official code loads from the Hugging Face hub. Sizes are read from the tensors' shapes; the heads are not in a
 state dict, so they are the width / 64 (BLIP's ViT-L 16, BERT-base 12) unless given.
 
 Layouts: Linear (out, in) → Dense (in, out); q/k/v (heads·64, in) → keras MultiHeadAttention (in, heads, 64), the
@@ -177,22 +178,32 @@ def convert(state: dict[str, np.ndarray], vocabulary: list[str], vision_heads: i
 
 
 def run(args: argparse.Namespace) -> int:
-    """Convert, write model.keras and (unless --no-savedmodel) the scoring SavedModel; print what was written."""
-    from tfagiqa.atomic import atomic_folder
+    """Convert; write an imagereward preset (model.keras and, unless --no-savedmodel, the scoring SavedModel);
+    print what was written."""
+    from dataclasses import asdict
+
     from tfagiqa.backbones.blip_text import read_bert_vocab
     from tfagiqa.export import ViewPolicy, export_savedmodel
     from tfagiqa.methods.imagereward.scorers import VIEWS, scoring_model
+    from tfagiqa.presets import conversion_source, save_preset
 
-    model = convert(load_state_dict(args.torch), read_bert_vocab(args.vocab), args.vision_heads, args.text_heads)
+    state = load_state_dict(args.torch)
+    model = convert(state, read_bert_vocab(args.vocab), args.vision_heads, args.text_heads)
     out = Path(args.out)
     size = model.input["image"].shape[1]
-    with atomic_folder(out, ("model.keras", "savedmodel")) as folder:  # --out appears complete, or not at all
-        model.save(folder / "model.keras")
-        if not args.no_savedmodel:
-            export_savedmodel(scoring_model(model), folder / "savedmodel",
-                              {"paper": "hypernet", "model": "imagereward", "source": str(args.torch)},
-                              ViewPolicy(**{**VIEWS, "resize_to": size}))
-    print(f"wrote {out / 'model.keras'} (inputs: {size}² RGB in [0, 255] and the prompt → embedding, reward)")
+
+    def savedmodel(path: Path) -> None:
+        export_savedmodel(scoring_model(model), path, {"paper": "hypernet", "model": "imagereward",
+                                                       "source": str(args.torch)},
+                          ViewPolicy(**{**VIEWS, "resize_to": size}))
+
+    save_preset(out, kind="imagereward", files={"model": model},
+                architecture={"network": asdict(config_from_state(state, args.vision_heads, args.text_heads)),
+                              "image_size": size},
+                source=conversion_source("imagereward", args, torch=args.torch, vocab=args.vocab),
+                extra={} if args.no_savedmodel else {"savedmodel": savedmodel})
+    print(f"wrote {out / 'model.keras'} (inputs: {size}² RGB in [0, 255] and the prompt → embedding, reward; "
+          f"imagereward preset {out})")
     if not args.no_savedmodel:
         print(f"wrote {out / 'savedmodel'} (shorter side → {size}, centre crop; output: reward)")
     return 0

@@ -5,7 +5,8 @@ same (bilinear, antialiased: the package's one resize), then the model normalise
 
 ``build(weights)``: None = the official sizes (ViT-L/16 + BERT-base, ~450M parameters), randomly initialised, no I/O,
 with a placeholder vocabulary (BERT's special tokens and ``[unusedN]`` fillers: every real word is [UNK]); a path =
-the ``model.keras`` written by ``tfagiqa convert imagereward``, or a folder holding one.
+the imagereward preset written by ``tfagiqa convert imagereward`` (or a folder it wrote before presets, or its
+``model.keras``).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 
 from tfagiqa.catalogue import ModelEntry
 from tfagiqa.errors import WeightsError
+from tfagiqa.presets import load_preset, resolve
 
 IMAGE_SIZE = 224
 VIEWS = {"crop": "fixed_crops", "n_crops": 1, "resize_to": IMAGE_SIZE}
 CHECKPOINT_HINT = ("convert the official checkpoint first: tfagiqa convert imagereward --torch ImageReward.pt --vocab "
                    "vocab.txt --out DIR (ImageReward.pt from huggingface.co/THUDM/ImageReward, vocab.txt from "
                    "huggingface.co/bert-base-uncased), then pass DIR")
-WEIGHTS_HELP = ("None (random initialisation, official sizes, placeholder vocabulary, no I/O), or the folder (or its "
-                "model.keras) written by tfagiqa convert imagereward")
+WEIGHTS_HELP = ("None (random initialisation, official sizes, placeholder vocabulary, no I/O), or the imagereward "
+                "preset (or its model.keras) written by tfagiqa convert imagereward")
 
 
 def placeholder_vocabulary(size: int) -> list[str]:
@@ -35,12 +37,12 @@ def placeholder_vocabulary(size: int) -> list[str]:
 
 
 def model_file(path: str | Path) -> Path:
-    """The converted ``model.keras`` (``path`` is the file or its folder); a WeightsError saying how to make one."""
-    path = Path(path)
-    file = path / "model.keras" if path.is_dir() else path
-    if not file.is_file():
-        raise WeightsError(f"imagereward: no model file at {file}; {CHECKPOINT_HINT}")
-    return file
+    """The converted ``model.keras`` of an imagereward preset (``path``: the preset, an older converted folder or its
+    model.keras); a WeightsError saying how to make one."""
+    try:
+        return load_preset(path, kind="imagereward").path("model")
+    except WeightsError as exc:
+        raise WeightsError(f"imagereward: {exc}") from exc
 
 
 def image_size_of(path: str | Path) -> int:
@@ -80,19 +82,21 @@ def scoring_model(model):
 
 
 def build_imagereward(weights: str | None = None):
-    """The catalogue builder: official-size random network, or a converted checkpoint."""
+    """The catalogue builder: official-size random network, or a converted checkpoint's preset
+    (:func:`tfagiqa.presets.resolve`)."""
     from tfagiqa.methods.imagereward import model as imagereward
 
-    if weights is None:
+    resolved = resolve(weights, kind="imagereward", what="imagereward")
+    if resolved.random:
         vocabulary = placeholder_vocabulary(imagereward.IMAGEREWARD.text.vocab_size)
         return scoring_model(imagereward.imagereward_model(imagereward.IMAGEREWARD, vocabulary))
-    return scoring_model(load_imagereward(weights))
+    return scoring_model(load_imagereward(resolved.preset.path("model")))
 
 
 IMAGEREWARD = ModelEntry(
     name="imagereward", paper="hypernet", needs_prompt=True, outputs=("reward",), input_size=IMAGE_SIZE,
     score_range=(-3.0, 3.0), label_scale="ImageReward's normalised reward (about zero mean, unit s.d. on its data)",
-    build=build_imagereward, weights_help=WEIGHTS_HELP, views=dict(VIEWS),
+    build=build_imagereward, weights_help=WEIGHTS_HELP, views=dict(VIEWS), kinds=("imagereward",),
     description="ImageReward (Xu et al. 2023): BLIP ViT-L/16 + BERT cross-attending to the image, [CLS] feature → "
                 "reward MLP; shorter side resized to 224, centre crop",
 )

@@ -14,7 +14,6 @@ Differences kept on purpose and recorded: images are resized bilinearly with ant
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,12 @@ from tfagiqa.backbones import clip_resnet, clip_text, clip_vit
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig
 from tfagiqa.backbones.clip_text import CLIPTextConfig
 from tfagiqa.backbones.clip_vit import CLIPViTConfig
-from tfagiqa.backbones.clip_convert import CONFIG_FILE, TOKENIZER_DIR, load_converted
+from tfagiqa.backbones.clip_convert import load_converted, load_tokenizer
 from tfagiqa.data import schema, splits
 from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.errors import WeightsError
+from tfagiqa.presets import resolve
 from tfagiqa.profile import Profile
 
 SPLIT_SEED = 42
@@ -217,21 +217,14 @@ class ClipStart:
         return self.image_encoder is not None
 
 
-CLIP_DIR_ENV = "TFAGIQA_CLIP_DIR"
-CLIP_HINT = ("Convert OpenAI's RN50.pt once with `tfagiqa convert clip --torch RN50.pt --bpe "
-             "bpe_simple_vocab_16e6.txt.gz --out weights/clip_rn50` and pass --weights weights/clip_rn50 "
-             f"(or set ${CLIP_DIR_ENV}).")
-
-
 BACKBONES = ("rn50", "vit")
 KERAS_HUB = "keras-hub:"
-VIT_HINT = ("The ViT backbone takes --weights keras-hub:PRESET_OR_DIR (a keras-hub CLIP preset such as "
-            "clip_vit_base_patch16, saved to a folder where there is no internet).")
 
 
 def resolve_clip(weights: str, profile: Profile, backbone: str = "rn50") -> ClipStart:
-    """``none``: random encoders (tiny in the smoke profile); a folder from ``tfagiqa convert clip``: its weights and
-    BPE tokenizer; ``auto``: ``$TFAGIQA_CLIP_DIR`` or ``./weights/clip_rn50`` when present, else random, loudly.
+    """``none``: random encoders (tiny in the smoke profile); a clip-rn50 preset (``tfagiqa convert clip``): its
+    weights and BPE tokenizer; ``auto``: ``$TFAGIQA_CLIP_DIR`` or ``./weights/clip_rn50`` when present, else random,
+    loudly (:func:`tfagiqa.presets.resolve`). Rows record ``clip:DIR``.
 
     ``backbone="vit"``: keras-hub's CLIP ViT (:mod:`tfagiqa.backbones.clip_vit`), from ``keras-hub:PRESET_OR_DIR``
     (the preset's ViT, text tower and BPE tokenizer) or random (``none``; ``auto`` says so loudly)."""
@@ -239,30 +232,18 @@ def resolve_clip(weights: str, profile: Profile, backbone: str = "rn50") -> Clip
         raise ValueError(f"backbone must be one of {BACKBONES}, got {backbone!r}")
     if backbone == "vit" or weights.startswith(KERAS_HUB):
         return resolve_vit(weights, profile, backbone)
-    folder = None
-    if weights == "auto":
-        for candidate in (os.environ.get(CLIP_DIR_ENV), "weights/clip_rn50"):
-            if candidate and (Path(candidate) / CONFIG_FILE).is_file():
-                folder = Path(candidate)
-                break
-        if folder is None:
-            warnings.warn(f"\n{'!' * 78}\nIP-IQA: no converted CLIP RN50 found; using RANDOM initialisation "
-                          f"(recorded as weights=random).\n{CLIP_HINT}\n{'!' * 78}", RuntimeWarning, stacklevel=2)
-    elif weights != "none":
-        folder = Path(weights)
-    if folder is None:
+    resolved = resolve(weights, kind="clip-rn50", label="clip:{path}", what="IP-IQA")
+    if resolved.random:
         vision = clip_resnet.tiny_config(profile.image_size) if profile.tiny else clip_resnet.RN50
         text = clip_text.tiny_text_config() if profile.tiny else clip_text.RN50_TEXT
         hasher = clip_text.HashTokenizer(text.vocab_size, text.context_length)
         return ClipStart(vision, text, None, None, lambda p: clip_text.tokenize(p, hasher), "random", hasher)
+    folder = resolved.preset.folder
+    bpe = load_tokenizer(folder)
     image_encoder, text_encoder, config = load_converted(folder)
-    if not (folder / TOKENIZER_DIR).is_dir():
-        raise WeightsError(f"{folder} has no tokenizer/: convert again with --bpe bpe_simple_vocab_16e6.txt.gz "
-                           "(CLIP's weights need CLIP's BPE ids)")
     vision = clip_resnet.CLIPResNetConfig(**{**config["vision"], "layers": tuple(config["vision"]["layers"])})
     text = clip_text.CLIPTextConfig(**config["text"])
-    bpe = clip_text.BPETokenizer.load(folder / TOKENIZER_DIR, text.context_length)
-    return ClipStart(vision, text, image_encoder, text_encoder, lambda p: clip_text.tokenize(p, bpe), f"clip:{folder}",
+    return ClipStart(vision, text, image_encoder, text_encoder, lambda p: clip_text.tokenize(p, bpe), resolved.label,
                      bpe)
 
 
@@ -270,13 +251,9 @@ def resolve_vit(weights: str, profile: Profile, backbone: str) -> ClipStart:
     """:func:`resolve_clip` for keras-hub's CLIP ViT: a ``keras-hub:`` preset, or random encoders (tiny in smoke)."""
     if backbone != "vit":
         raise WeightsError(f"{weights} is a keras-hub CLIP ViT: pass --backbone vit (backbone='vit')")
-    if weights.startswith(KERAS_HUB):
-        return keras_hub_start(weights[len(KERAS_HUB):])
-    if weights == "auto":
-        warnings.warn(f"\n{'!' * 78}\nIP-IQA ViT: no weights given; using RANDOM initialisation (recorded as "
-                      f"weights=random).\n{VIT_HINT}\n{'!' * 78}", RuntimeWarning, stacklevel=3)
-    elif weights != "none":
-        raise WeightsError(f"--weights {weights} is not for the ViT backbone. {VIT_HINT}")
+    resolved = resolve(weights, kind="clip-vit", what="IP-IQA ViT")
+    if not resolved.random:
+        return keras_hub_start(resolved.preset.source["keras_hub"])
     vision = clip_vit.tiny_vit_config() if profile.tiny else clip_vit.VIT_B16
     text = clip_text.tiny_text_config() if profile.tiny else clip_vit.VIT_B16_TEXT
     hasher = clip_text.HashTokenizer(text.vocab_size, text.context_length)

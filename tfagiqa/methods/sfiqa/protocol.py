@@ -17,7 +17,6 @@ Choices the paper leaves open (SPEC §4.3, §6), fixed here and recorded in the 
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -34,11 +33,13 @@ from tfagiqa.data.epochs import EpochClock
 from tfagiqa.methods.sfiqa.split import load_or_make, split_name
 from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
 from tfagiqa.methods.sfiqa import model as sfiqa
+from tfagiqa.presets import load_preset, resolve
 from tfagiqa.profile import Profile
 
 SPLIT_SEED = 42
 FUSION_KINDS = ("code", "paper")
 TABLE2_ROWS = ("fusion_code", "fusion_paper", "q_only", "s_only", "mean")
+PICKSCORE_DIR = "PickScore_v1"
 
 
 PROFILES = {  # learning_rate is the quality branch's; the similarity branch, fusion and pre-training have their own
@@ -81,25 +82,25 @@ class Branches:
 
 
 def resolve_branches(profile: Profile, weights: str = "auto") -> Branches:
-    """``weights``: ``none``/``auto`` (random unless a folder is given) or a folder with ``swinv2.weights.h5``
-    (from ``tfagiqa convert swinv2``) and/or ``PickScore_v1/`` (the Hugging Face folder). Tiny profiles are random."""
+    """``weights``: ``none`` / ``auto`` (random: no default folder) or, through :func:`tfagiqa.presets.resolve`, a
+    swinv2 preset (``tfagiqa convert swinv2``) holding ``PickScore_v1/`` (the Hugging Face folder) or not, or a
+    PickScore folder (or one holding ``PickScore_v1/``) alone. Tiny profiles are random. Rows record the folder."""
     config = profile.config
-    folder = None if weights in (None, "none", "auto") else Path(weights)
-    if folder is not None and not folder.is_dir():
-        from tfagiqa.errors import WeightsError
-
-        raise WeightsError(f"--weights must be auto, none or a folder; {folder} is not a folder")
-    if profile.tiny or folder is None:
-        return Branches(config, HashTokenizer(config.clip.vocab_size, config.clip.context_length), None, None, None,
-                        "random")
-    swin = folder / "swinv2.weights.h5"
-    pick = folder / "PickScore_v1"
-    tokenizer, clip_state, logit_scale = HashTokenizer(config.clip.vocab_size, config.clip.context_length), None, None
-    if pick.is_dir():
-        clip, tokenizer, logit_scale = sfiqa.load_pickscore(pick)
-        config = replace(config, clip=sfiqa.config_from_hf(json.loads((pick / "config.json").read_text())))
+    tokenizer = HashTokenizer(config.clip.vocab_size, config.clip.context_length)
+    if profile.tiny or weights in (None, "none", "auto"):
+        return Branches(config, tokenizer, None, None, None, "random")
+    resolved = resolve(weights, kind=("swinv2", "pickscore"), what="SF-IQA")
+    swin = resolved.preset if resolved.kind == "swinv2" else None
+    pick = resolved.preset if resolved.kind == "pickscore" else None
+    if swin is not None and (swin.folder / PICKSCORE_DIR).is_dir():
+        pick = load_preset(swin.folder / PICKSCORE_DIR, kind="pickscore")
+    clip_state, logit_scale = None, None
+    if pick is not None:
+        clip, tokenizer, logit_scale = sfiqa.load_pickscore(pick.folder)
+        config = replace(config, clip=sfiqa.config_from_hf(dict(pick.architecture)))
         clip_state = clip.get_weights()
-    return Branches(config, tokenizer, clip_state, logit_scale, str(swin) if swin.is_file() else None, str(folder))
+    swin_weights = str(swin.path("swinv2")) if swin is not None else None
+    return Branches(config, tokenizer, clip_state, logit_scale, swin_weights, resolved.label)
 
 
 # --- data ---------------------------------------------------------------------------------------------------------
