@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfagiqa import distribute
+from tfagiqa.layers import normalisation
 from tfagiqa.methods.hyperiqa import model as hypernet
 from tfagiqa.methods.hyperiqa import protocol as protocol
 from experiment_scripts import load_script
@@ -138,7 +139,7 @@ def test_scorer_and_its_fixed_views():
     score = np.asarray(view_scorer(scorer)(views)["quality"])
     crops = np.asarray(views).reshape(-1, 32, 32, 3)
     np.testing.assert_array_equal(crops[3], x[0, 16:48, 16:48])  # crop 4 of image 1: bottom-right corner
-    normalised = (crops / 255.0 - np.array(hypernet.IMAGENET_MEAN)) / np.array(hypernet.IMAGENET_STD)
+    normalised = (crops / 255.0 - np.array(normalisation.IMAGENET_MEAN)) / np.array(normalisation.IMAGENET_STD)
     per_crop = np.asarray(crop_model({"image": normalised.astype("float32")}))[:, 0]
     np.testing.assert_allclose(score, per_crop.reshape(2, 4).mean(1), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(score, np.asarray(view_scorer(scorer)(views)["quality"]))

@@ -49,7 +49,7 @@ def _default_folder() -> Path | None:
 def resolve(weights: str | None, profile: str, seed: int):
     """(scorer, its view policy, weights label, backbone label)."""
     from tfagiqa.methods.hps import convert, scorers
-    from tfagiqa.methods.sfiqa.model import TINY_CLIP
+    from tfagiqa.backbones.clip_vit import TINY_CLIP
 
     if profile not in PROFILES:
         raise TfagiqaError(f"unknown profile {profile!r}; use one of {PROFILES}")

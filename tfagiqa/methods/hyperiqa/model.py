@@ -24,12 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfagiqa.backbones.resnet50_torchvision import RESNET50_BLOCKS, resnet50_torchvision
+from tfagiqa.layers.normalisation import ImageNetNormalize
 from tfagiqa.methods.hyperiqa.hyper_network import HyperNetwork
 from tfagiqa.methods.hyperiqa.lda import LocalDistortionAware
 from tfagiqa.methods.hyperiqa.target_network import TargetNetwork
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HYPER_INPUTS = ("image", "text")
 TARGET_INPUTS = ("lda", "text", "semantics_text")
 TEXT_MAP_CHANNELS = 256  # channels of the map the text hypernet's MLP produces (UNSPECIFIED in the paper)
@@ -73,13 +72,6 @@ def tiny(config: HypernetConfig = HYPERIQA, **changes) -> HypernetConfig:
     small = dict(width=8, blocks=(1, 1, 1, 1), lda_channels=4, hyper_channels=16, target_sizes=(32, 16, 8, 4, 2),
                  conv_channels=(64, 32))
     return replace(config, **{**small, **changes})
-
-
-def imagenet_normalisation() -> keras.layers.Normalization:
-    """[0, 255] pixels → ImageNet mean/std normalised (``transforms.ToTensor`` then ``Normalize``)."""
-    mean = [255.0 * m for m in IMAGENET_MEAN]
-    variance = [(255.0 * s) ** 2 for s in IMAGENET_STD]
-    return keras.layers.Normalization(mean=mean, variance=variance, name="imagenet_normalisation")
 
 
 def lda_vector(taps, config: HypernetConfig):
@@ -126,7 +118,7 @@ def hypernet_model(config: HypernetConfig = HYPERIQA, text_keys: list[str] = (),
     if config.needs_image:
         image = keras.Input((config.image_size, config.image_size, 3), name="image")
         inputs["image"] = image
-        x = imagenet_normalisation()(image) if normalise else image
+        x = ImageNetNormalize(name="imagenet_normalisation")(image) if normalise else image
         taps = resnet50_torchvision(config.image_size, config.width, config.blocks, name="res")(x)
     if config.needs_text:
         inputs[config.text_key] = keras.Input((), dtype="string", name=config.text_key)
