@@ -7,5 +7,5 @@ METHOD = Method(
     name="ipiqa", title="IP-IQA", paper="ipiqa", package=__name__,
     summary="CLIP RN50 dual encoder, [QA] token, attention pool + cross-modal attention pool, Image2Prompt",
     run_script="experiments/run_ipiqa.py", scorers="scorers", tables="tables",
-    converters={"clip": "tfagiqa.backbones.clip_convert"},
+    converters={"clip": "tfagiqa.backbones.clip_convert", "ipiqa": "convert"},
 )
