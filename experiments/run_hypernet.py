@@ -4,13 +4,22 @@
     python experiments/run_hypernet.py --dataset agiqa3k                     # §III-A: quality
     python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant image   # Table IV
     python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant imagereward \
-        --text-embedder blip:DIR                                                             # Table IV imgreward
+        --target-text-embedder blip:DIR                                                      # Table IV imgreward
+    python experiments/run_hypernet.py --dataset agiqa3k --target alignment --variant text \
+        --hyper-text-embedder keras-hub:DIR --target-text-embedder blip:DIR                   # Table V
     python experiments/run_hypernet.py --dataset aigciqa2023 --target hybrid                  # Table VIII
 
 Without the real dataset under the data root it runs on the synthetic stand-in in the same layout (smoke
 profile: a width-reduced ResNet, small crops, few crops and epochs) and says so in a banner and in every row.
 Rows are appended to ``<out>/results.csv`` (tables keep the latest row of a rerun); the final network of the
 first split of each experiment goes to ``<out>/models/<dataset>_<experiment>_split1/`` (a hyperiqa-model preset).
+
+Text inputs have one embedder each (``tfagiqa.methods.hyperiqa.text_inputs``): the target network's
+(``--target-text-embedder``, the paper's ImageReward BLIP feature; ``--text-embedder`` is the same option) and the
+text hypernet's hyper network's (``--hyper-text-embedder``, the paper's KPEval phrase encoder, here a keras-hub
+stand-in). ``auto`` takes the paper's reading when its weights are under ``<data-root>/weights/``
+(``imagereward/`` from ``tfagiqa convert imagereward``; ``keras-hub/all_minilm_l12_v2_en/``), else TF-IDF, which
+the banner says loudly. Rows record them in ``text_embedder`` (``hyper:<h>+target:<t>`` for Table V).
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.hyperiqa import model as hypernet  # noqa: E402
 from tfagiqa.methods.hyperiqa import protocol as protocol  # noqa: E402
 from tfagiqa.methods.imagereward import protocol as imagereward_protocol  # noqa: E402
-from tfagiqa.methods.hyperiqa.text_inputs import BLIP_HINT, embed_texts  # noqa: E402
+from tfagiqa.methods.hyperiqa.text_inputs import BLIP_HINT, embed_texts, embedder_label, resolve_embedder  # noqa: E402
 
 TARGETS = ("quality", "authenticity", "alignment", "both", "hybrid")
 VARIANTS = ("image", "text", "semantics", "imagereward")
@@ -46,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="what to predict (default: the paper's experiments on the dataset; Table II on AIGCIQA2023)")
     p.add_argument("--variant", default="image", choices=VARIANTS,
                    help="alignment model: image-based hypernet (Table IV), text-based (V), image semantics (App. A), "
-                        "ImageReward fine-tuned (Table IV's imgreward; weights from --text-embedder blip:DIR)")
+                        "ImageReward fine-tuned (Table IV's imgreward; weights from --target-text-embedder blip:DIR)")
     p.add_argument("--schedule", default="official", choices=protocol.SCHEDULES,
                    help="official: the reference code incl. its bug (hyper network frozen after epoch 1); "
                         "fixed: both parameter groups trained all epochs")
@@ -55,9 +64,14 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "validation carve-out choosing the epoch; both: the two")
     p.add_argument("--loss", default="l1", choices=hypernet.LOSSES,
                    help="l1 (HyperIQA), rank (ImageReward), rank+score (ImageReward + bounded Appendix C)")
-    p.add_argument("--text-embedder", default="tfidf",
-                   help="text inputs' frozen embedder: tfidf | keras-hub:PRESET_DIR | blip:DIR (the paper's ImageReward "
-                        "BLIP feature; DIR from tfagiqa convert imagereward)")
+    p.add_argument("--target-text-embedder", "--text-embedder", dest="target_text_embedder", default="auto",
+                   help="the target network's text input: auto | tfidf | keras-hub:PRESET_DIR | blip:DIR (the paper's "
+                        "ImageReward BLIP feature; DIR from tfagiqa convert imagereward; auto: <data-root>/weights/"
+                        "imagereward when there, else tfidf)")
+    p.add_argument("--hyper-text-embedder", default="auto",
+                   help="the text hypernet's hyper input (--variant text): auto | tfidf | keras-hub:PRESET_DIR (the "
+                        "paper: KPEval's phrase encoder; auto: <data-root>/weights/keras-hub/all_minilm_l12_v2_en, "
+                        "its stand-in, when there, else tfidf)")
     p.add_argument("--cache-dir", default=None, help="BLIP embedding cache (default <data-root>/cache/features)")
     p.add_argument("--no-save", action="store_true", help="do not save trained networks")
     experiment.add_arguments(p, out="results/reproduced/hypernet", profiles=sorted(protocol.PROFILES), repeats=True,
@@ -79,12 +93,19 @@ class Run:
         self.weights_path, self.weights = protocol.resolve_weights(args.weights, self.profile, self.run.data_root)
         targets = DEFAULT_TARGETS[args.dataset] if args.target is None else (args.target,)
         self.experiments = [self.experiment(t) for t in targets]
+        self.target_choice = resolve_embedder(args.target_text_embedder, "target", self.run.data_root)
         self.imagereward = self.imagereward_source() if any(e.name == IMAGEREWARD for e in self.experiments) else None
-        self.text, self.embedder = None, ""
-        if any(e.target_input != "lda" or e.hyper_input != "image" for e in self.experiments):
-            self.text = embed_texts(self.data, args.text_embedder,
-                                    cache_dir=args.cache_dir or self.run.data_root / "cache" / "features")
-            self.embedder = self.text.label
+        self.text, self.hyper_text, self.fallbacks = None, None, []
+        cache = args.cache_dir or self.run.data_root / "cache" / "features"
+        if any(e.target_input != "lda" for e in self.experiments):
+            self.text = embed_texts(self.data, self.target_choice.spec, cache_dir=cache)
+            self.fallbacks.append(self.target_choice.fallback)
+        if any(e.hyper_input == "text" for e in self.experiments):
+            hyper_choice = resolve_embedder(args.hyper_text_embedder, "hyper", self.run.data_root)
+            self.hyper_text = embed_texts(self.data, hyper_choice.spec, cache_dir=cache)
+            self.fallbacks.append(hyper_choice.fallback)
+        self.embedder = embedder_label(self.hyper_text.label if self.hyper_text else "",
+                                       self.text.label if self.text else "")
         self.banner()
 
     def experiment(self, target: str) -> hypernet.Experiment:
@@ -97,7 +118,7 @@ class Run:
 
     def imagereward_source(self) -> tuple[Path | None, str]:
         """(converted ImageReward folder or None = tiny random, label for the rows) for ``--variant imagereward``."""
-        spec = self.args.text_embedder
+        spec = self.target_choice.spec
         if spec.startswith("blip:"):
             return Path(spec.split(":", 1)[1]), spec
         if not self.profile.tiny:
@@ -110,7 +131,7 @@ class Run:
                  protocol.describe(self.profile),
                  f"experiments: {', '.join(e.name for e in self.experiments)}; schedule {self.args.schedule}; "
                  f"loss {self.args.loss}; weights={self.weights}" + (f"; text embedder {self.embedder}" if self.embedder else "")]
-        warnings = []
+        warnings = [f"TEXT INPUT: {line}" for line in self.fallbacks if line]
         if self.profile.tiny:
             warnings.append("SMOKE network: width-reduced ResNet and small target net, not HyperIQA's sizes.")
         if self.weights == "random":
@@ -125,11 +146,17 @@ class Run:
 
     def setting(self, exp: hypernet.Experiment) -> protocol.Setting:
         labels = tuple(protocol.label_for(self.data, o) for o in exp.outputs)
-        text = {} if exp.target_input == "lda" and exp.hyper_input == "image" else \
-            {"text_dim": self.text.dim, "text_key": self.text.key}
+        text = {"text_dim": self.text.dim, "text_key": self.text.key} if exp.target_input != "lda" else {}
+        if exp.hyper_input == "text":
+            text.update(hyper_text_dim=self.hyper_text.dim, hyper_text_key=self.hyper_text.key)
         config = protocol.network_config(self.profile, outputs=exp.outputs, hyper_input=exp.hyper_input,
                                          target_input=exp.target_input, **text)
         return protocol.Setting(exp, labels, config)
+
+    def row_embedder(self, config) -> str:
+        """The ``text_embedder`` of a hypernet row: the embedders of the text inputs this network reads."""
+        return embedder_label(self.hyper_text.label if config.needs_hyper_text else "",
+                              self.text.label if config.needs_target_text else "")
 
     def execute(self) -> None:
         split_of = protocol.grouped_splits(self.data, self.profile.repeats)
@@ -151,7 +178,8 @@ class Run:
                     outcome = protocol.run_split(
                         self.data, side, setting, self.profile, self.args.schedule, self.args.seed + index,
                         self.text, validation=validation, loss=self.args.loss,
-                        backbone_weights=self.weights_path, strategy=self.run.strategy, backup_dir=backup)
+                        backbone_weights=self.weights_path, strategy=self.run.strategy, backup_dir=backup,
+                        hyper_text=self.hyper_text)
                     self.record(setting, index, outcome, SELECTIONS["val" if validation else "test"])
                     if index == 1 and not validation and not self.args.no_save:
                         self.save(outcome.model, setting)
@@ -165,7 +193,7 @@ class Run:
                    selection="last_epoch")
         self.run.save_model(model, f"{self.args.dataset}_{setting.experiment.name}_split1", run=run,
                             architecture={"config": asdict(setting.config), "labels": setting.labels,
-                                          "text_embedder": self.embedder if setting.config.needs_text else ""})
+                                          "text_embedder": self.row_embedder(setting.config)})
 
     def record(self, setting: protocol.Setting, index: int, outcome: protocol.RunResult, selections) -> None:
         rows = []
@@ -178,7 +206,7 @@ class Run:
                            selection=selection, profile=p.name, target=output, subset=f"{self.args.dataset}:{output}",
                            label=label, schedule=self.args.schedule, loss=self.args.loss,
                            variant=self.args.variant if output == "alignment" or setting.experiment.name == "hybrid" else "",
-                           text_embedder=self.embedder if setting.config.needs_text else "",
+                           text_embedder=self.row_embedder(setting.config),
                            backbone="resnet50" if not p.tiny else "resnet-w8-b1111-tiny", crop=p.image_size,
                            train_crops=p.train_crops, test_crops=p.test_crops, epochs=p.epochs, epoch=epoch + 1,
                            lr=p.learning_rate, n_train=outcome.n_train, n_test=len(outcome.test), **m)

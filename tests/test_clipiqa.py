@@ -18,6 +18,7 @@ from tfagiqa.backbones import clip_convert, clip_resnet, clip_text
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import WeightsError
 from tfagiqa.export import ViewPolicy, export_savedmodel
+from tfagiqa.layers import normalisation
 from tfagiqa.layers.attention_pool import AttentionPool2d
 from tfagiqa.methods.clipiqa import convert as plus_convert
 from tfagiqa.methods.clipiqa import learned_prompts, scorers
@@ -115,7 +116,7 @@ def test_clipiqa_matches_pytorch_at_another_resolution(reference):
     expected, image = torch_quality(model, pixels, text)
     np.testing.assert_allclose(scorer.get_layer("antonym_prompts").text_features.numpy(), text.numpy(), atol=1e-4)
     encoder = scorer.get_layer("clipiqa_image_encoder")
-    normalised = (pixels / 255.0 - np.array(clip_resnet.CLIP_MEAN)) / np.array(clip_resnet.CLIP_STD)
+    normalised = (pixels / 255.0 - np.array(normalisation.CLIP_MEAN)) / np.array(normalisation.CLIP_STD)
     np.testing.assert_allclose(np.asarray(encoder(normalised.astype("float32"))), image, atol=1e-4, rtol=1e-4)
     got = np.asarray(scorer({"images": pixels})["quality"])
     np.testing.assert_allclose(got, expected, atol=1e-5)

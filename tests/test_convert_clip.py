@@ -11,7 +11,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")
 nn = torch.nn
 F = torch.nn.functional
 
-from tfagiqa.backbones.clip_resnet import CLIP_MEAN  # noqa: E402
+from tfagiqa.layers.normalisation import CLIP_MEAN  # noqa: E402
 from tfagiqa.backbones import clip_convert as converter  # noqa: E402
 from tfagiqa.layers.attention_pool import bicubic_matrix  # noqa: E402
 

@@ -18,7 +18,7 @@ from tfagiqa.errors import TfagiqaError, WeightsError
 from tfagiqa.export import ViewPolicy, export_savedmodel, image_views
 from tfagiqa.methods.hps import benchmark, convert, scorers
 from tfagiqa.methods.hps.model import PreferenceScore
-from tfagiqa.methods.sfiqa.model import TINY_CLIP
+from tfagiqa.backbones.clip_vit import TINY_CLIP
 
 RESOLUTION, PATCH, WIDTH, EMBED, TEXT_WIDTH, CONTEXT = 32, 8, 128, 32, 64, 77
 PROMPTS = ["a red cat on a sofa", "an astronaut riding a horse, digital art"]

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from tfagiqa import distribute
+from tfagiqa.layers import normalisation
 from tfagiqa.methods.hyperiqa import model as hypernet
 from tfagiqa.methods.hyperiqa import protocol as protocol
 from experiment_scripts import load_script
@@ -60,10 +61,14 @@ def test_keras_round_trip(tmp_path, target, variant):
     exp = hypernet.experiment(target, variant, "aigciqa2023")
     prompts = ["a red cube", "two blue balls"]
     config = hypernet.tiny(image_size=32, outputs=exp.outputs, hyper_input=exp.hyper_input,
-                           target_input=exp.target_input, text_dim=3 if target != "quality" else 0)
-    model = hypernet.hypernet_model(config, text_keys=prompts if config.needs_text else ())
-    if config.needs_text:
+                           target_input=exp.target_input, text_dim=3 if target != "quality" else 0,
+                           hyper_text_dim=2 if variant == "text" else 0)
+    model = hypernet.hypernet_model(config, text_keys=prompts if config.needs_target_text else (),
+                                    hyper_text_keys=prompts if config.needs_hyper_text else ())
+    if config.needs_target_text:
         hypernet.set_text_table(model, np.arange(6, dtype="float32").reshape(2, 3))
+    if config.needs_hyper_text:
+        hypernet.set_text_table(model, np.arange(4, dtype="float32").reshape(2, 2), "hyper")
     x = {"image": images(3), "prompt": np.array(prompts + ["unseen"])}
     x = {k: v for k, v in x.items() if k in model.input}
     before = np.asarray(model(x))
@@ -138,7 +143,7 @@ def test_scorer_and_its_fixed_views():
     score = np.asarray(view_scorer(scorer)(views)["quality"])
     crops = np.asarray(views).reshape(-1, 32, 32, 3)
     np.testing.assert_array_equal(crops[3], x[0, 16:48, 16:48])  # crop 4 of image 1: bottom-right corner
-    normalised = (crops / 255.0 - np.array(hypernet.IMAGENET_MEAN)) / np.array(hypernet.IMAGENET_STD)
+    normalised = (crops / 255.0 - np.array(normalisation.IMAGENET_MEAN)) / np.array(normalisation.IMAGENET_STD)
     per_crop = np.asarray(crop_model({"image": normalised.astype("float32")}))[:, 0]
     np.testing.assert_allclose(score, per_crop.reshape(2, 4).mean(1), rtol=1e-4, atol=1e-4)
     np.testing.assert_array_equal(score, np.asarray(view_scorer(scorer)(views)["quality"]))
@@ -277,3 +282,60 @@ def test_text_tables_are_made_per_text_embedder(tmp_path):
     assert float(tfidf.loc[cell, "ours SRCC"]) == pytest.approx(0.2)
     assert float(blip.loc[cell, "ours SRCC"]) == pytest.approx(0.7)
     assert "text embedder blip:/m" in (tmp_path / f"hypernet_tables_{tag}.md").read_text()
+
+
+def test_text_hypernet_reads_its_own_embedder_beside_the_target_networks(tmp_path, synthetic_root, capsys):
+    """Table V: the hyper network reads the prompt through one text model (KPEval's phrase encoder in the paper),
+    the target network an image-aware embedding keyed by the image (BLIP): two tables, two inputs, two labels."""
+    import keras_hub
+
+    from tfagiqa.methods.hyperiqa.tables import make_tables
+    from tfagiqa.methods.hyperiqa.text_inputs import KPEVAL_STAND_IN, resolve_embedder
+
+    prompts, names = ["a red cube", "two blue balls"], ["0.png", "1.png", "2.png"]
+    config = hypernet.tiny(image_size=32, outputs=("alignment",), hyper_input="text", target_input="text",
+                           text_dim=4, text_key="name", hyper_text_dim=3, hyper_text_key="prompt")
+    model = hypernet.hypernet_model(config, text_keys=names, hyper_text_keys=prompts)
+    assert set(model.input) == {"prompt", "name"}
+    rng = np.random.default_rng(0)
+    hypernet.set_text_table(model, rng.normal(size=(3, 4)).astype("float32"))
+    hypernet.set_text_table(model, rng.normal(size=(2, 3)).astype("float32"), "hyper")
+    probe = keras.Model(model.input, [model.get_layer("target_in_projection").output,
+                                      model.get_layer("hyper").output[0]])
+    x = {"prompt": np.array([prompts[0], prompts[0], prompts[1]]), "name": np.array(names)}
+    target_in, generated = (np.asarray(t) for t in probe(x))
+    assert np.abs(target_in[0] - target_in[1]).max() > 1e-3  # same prompt, other image: other target input
+    np.testing.assert_array_equal(generated[0], generated[1])  # same prompt: the same generated target network
+    assert np.abs(generated[0] - generated[2]).max() > 1e-6
+    hypernet.set_text_table(model, rng.normal(size=(2, 3)).astype("float32"), "hyper")
+    assert np.abs(np.asarray(probe(x)[1]) - generated).max() > 1e-6  # the hyper network reads its own table
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a", "red", "cube", "blue", "ball"]
+    preset = tmp_path / "weights" / "keras-hub" / KPEVAL_STAND_IN
+    keras_hub.models.BertBackbone(vocabulary_size=len(vocab), num_layers=1, num_heads=2, hidden_dim=8,
+                                  intermediate_dim=16, max_sequence_length=16).save_to_preset(preset)
+    keras_hub.models.BertTextClassifierPreprocessor(keras_hub.models.BertTokenizer(vocabulary=vocab),
+                                                    sequence_length=8).save_to_preset(preset)
+    assert resolve_embedder("auto", "hyper", tmp_path).spec == f"keras-hub:{preset}"
+    assert resolve_embedder("auto", "target", tmp_path).spec == "tfidf"
+
+    script = load_script("run_hypernet")
+    common = ["--dataset", "agiqa3k", "--target", "alignment", "--variant", "text", "--profile", "test",
+              "--data-root", str(synthetic_root), "--out", str(tmp_path / "out")]
+    run = script.Run(script.parse_args(common + ["--hyper-text-embedder", f"keras-hub:{preset}"]))
+    setting = run.setting(run.experiments[0])
+    assert (setting.config.hyper_text_dim, setting.config.text_dim) == (8, run.text.dim)
+    assert run.row_embedder(setting.config) == f"hyper:keras-hub:{preset}+target:tfidf"
+    banner = capsys.readouterr().out
+    assert "does NOT SEE THE IMAGE" in banner and "feeds the text hypernet" not in banner
+    run = script.Run(script.parse_args(common))  # auto, no weights under the data root: TF-IDF for both, loudly
+    assert run.row_embedder(run.setting(run.experiments[0]).config) == "hyper:tfidf+target:tfidf"
+    assert "TF-IDF feeds the text hypernet" in capsys.readouterr().out
+
+    label = f"hyper:keras-hub:{preset}+target:blip:/m"
+    row = dict(paper="hypernet", data="synthetic", weights="random", profile="smoke", backbone="tiny", split_index=1,
+               selection="best_test_srcc", experiment="alignment_text", subset="agiqa3k:alignment",
+               text_embedder=label, srcc=0.1, plcc=0.2)
+    written = {p.name for p in make_tables(pd.DataFrame([row]), tmp_path / "tables")}
+    assert any(name.startswith("hypernet_tableV_synthetic_random_smoke_tiny_text-hyper-keras-hub-")
+               and name.endswith("-target-blip-m.csv") for name in written), written

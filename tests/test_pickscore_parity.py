@@ -11,7 +11,7 @@ realistic scale, ``logit_scale = log 50``) with ``save_pretrained``, adds a ``vo
 * token ids: ``BPETokenizer`` from the folder = transformers' ``CLIPTokenizer`` from the folder (up to the first
   EOT; the project pads with 0 as OpenAI's ``clip.tokenize`` does, transformers with EOT);
 * image embeddings (``get_image_features``) on the pixel values of transformers' CLIP image processor (rescale +
-  OpenAI mean/std) for [0, 255] images that the project normalises itself (``CLIPNormalise``);
+  OpenAI mean/std) for [0, 255] images that the project normalises itself (``CLIPNormalize``);
 * text embeddings (``get_text_features``) on the project's token ids;
 * S = ``similarity_model(..., logit_scale=t)`` = ``logits_per_image`` diagonal (exp(t) · cos);
 * the same through the SF-IQA protocol's own path (``resolve_branches`` → ``Branches.new_clip`` →
@@ -42,6 +42,7 @@ transformers = pytest.importorskip(
 torch = pytest.importorskip("torch", reason="PickScore parity needs torch for transformers' CLIPModel: pip install torch")
 
 from tfagiqa.backbones.clip_text import tokenize  # noqa: E402
+from tfagiqa.layers.normalisation import CLIPNormalize  # noqa: E402
 from tfagiqa.methods.sfiqa import model as sfiqa  # noqa: E402
 
 CORPUS = ["a photo of a cat sitting on a red sofa", "an astronaut riding a horse on the moon, digital art",
@@ -190,7 +191,7 @@ def reference_outputs(model, ids: np.ndarray, pixels):
 
 def project_outputs(clip, config: sfiqa.CLIPConfig, ids: np.ndarray, images: np.ndarray, logit_scale: float):
     """The same three from the project: the CLIP backbone's embeddings and SF-IQA's similarity model."""
-    image = np.asarray(clip.get_vision_embeddings(sfiqa.CLIPNormalise()(images)))
+    image = np.asarray(clip.get_vision_embeddings(CLIPNormalize()(images)))
     text = np.asarray(clip.get_text_embeddings(ids))
     model = sfiqa.similarity_model(sfiqa.SFIQAConfig(swin=sfiqa.TINY_TEST, clip=config), clip, logit_scale=logit_scale)
     s = np.asarray(model({"images": images, "token_ids": ids}))[:, 0]

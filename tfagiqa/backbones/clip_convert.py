@@ -19,6 +19,7 @@ import numpy as np
 
 from tfagiqa.backbones.clip_resnet import CLIPResNetConfig, clip_image_encoder
 from tfagiqa.backbones.clip_text import BPETokenizer, CLIPTextConfig, clip_text_encoder
+from tfagiqa.layers.attention_pool import AttentionPool2d
 from tfagiqa.torch_state import read_torch_state, require_torch, state_to_numpy
 from tfagiqa.errors import WeightsError
 
@@ -67,33 +68,40 @@ def _torch_prefix(layer_name: str) -> str:
     return layer_name.replace("_", ".")
 
 
-def _take(state: dict, key: str) -> np.ndarray:
+def take(state: dict, key: str) -> np.ndarray:
+    """``state[key]``, or a WeightsError naming the missing tensor."""
     if key not in state:
         raise WeightsError(f"the checkpoint lacks {key}")
     return state[key]
 
 
 def load_image_weights(encoder: keras.Model, state: dict[str, np.ndarray]) -> None:
-    """Assign ``visual.*`` tensors to an encoder built by ``clip_image_encoder`` (conv kernels OIHW → HWIO)."""
+    """Assign ``visual.*`` tensors to an encoder built by ``clip_image_encoder`` or ``clip_resnet_trunk`` (conv
+    kernels OIHW → HWIO)."""
     for layer in encoder.layers:
         if isinstance(layer, keras.layers.Conv2D):
-            layer.set_weights([_take(state, f"visual.{_torch_prefix(layer.name)}.weight").transpose(2, 3, 1, 0)])
+            layer.set_weights([take(state, f"visual.{_torch_prefix(layer.name)}.weight").transpose(2, 3, 1, 0)])
         elif isinstance(layer, keras.layers.BatchNormalization):
             p = f"visual.{_torch_prefix(layer.name)}"
-            layer.set_weights([_take(state, f"{p}.{n}") for n in ("weight", "bias", "running_mean", "running_var")])
+            layer.set_weights([take(state, f"{p}.{n}") for n in ("weight", "bias", "running_mean", "running_var")])
         elif layer.name == "attnpool":
-            p = "visual.attnpool"
-            layer.positional_embedding.assign(_take(state, f"{p}.positional_embedding"))
-            for short, torch_name in (("q", "q_proj"), ("k", "k_proj"), ("v", "v_proj"), ("c", "c_proj")):
-                getattr(layer, f"{short}_kernel").assign(_take(state, f"{p}.{torch_name}.weight").T)
-                getattr(layer, f"{short}_bias").assign(_take(state, f"{p}.{torch_name}.bias"))
+            load_attention_pool(layer, state, "visual.attnpool")
+
+
+def load_attention_pool(layer: AttentionPool2d, state: dict[str, np.ndarray], prefix: str) -> None:
+    """Assign an ``AttentionPool2d``'s tensors (``{prefix}.positional_embedding``, ``q/k/v/c_proj``; Linear
+    weights transposed) to ``layer``."""
+    layer.positional_embedding.assign(take(state, f"{prefix}.positional_embedding"))
+    for short, torch_name in (("q", "q_proj"), ("k", "k_proj"), ("v", "v_proj"), ("c", "c_proj")):
+        getattr(layer, f"{short}_kernel").assign(take(state, f"{prefix}.{torch_name}.weight").T)
+        getattr(layer, f"{short}_bias").assign(take(state, f"{prefix}.{torch_name}.bias"))
 
 
 def load_text_weights(encoder: keras.Model, state: dict[str, np.ndarray]) -> None:
     """Assign the text tower's tensors (token/positional embedding, resblocks, ln_final, text_projection)."""
     embedding = encoder.get_layer("embedding")
-    embedding.token_embedding.assign(_take(state, "token_embedding.weight"))
-    embedding.positional_embedding.assign(_take(state, "positional_embedding"))
+    embedding.token_embedding.assign(take(state, "token_embedding.weight"))
+    embedding.positional_embedding.assign(take(state, "positional_embedding"))
     for layer in encoder.layers:
         if layer.name.startswith("resblocks_"):
             p = f"transformer.resblocks.{layer.name.split('_')[1]}"
@@ -102,12 +110,12 @@ def load_text_weights(encoder: keras.Model, state: dict[str, np.ndarray]) -> Non
             for keras_name, torch_name in pairs:
                 sub = getattr(layer, keras_name)
                 if keras_name == "in_proj":
-                    weight, bias = _take(state, f"{p}.attn.in_proj_weight"), _take(state, f"{p}.attn.in_proj_bias")
+                    weight, bias = take(state, f"{p}.attn.in_proj_weight"), take(state, f"{p}.attn.in_proj_bias")
                 else:
-                    weight, bias = _take(state, f"{p}.{torch_name}.weight"), _take(state, f"{p}.{torch_name}.bias")
+                    weight, bias = take(state, f"{p}.{torch_name}.weight"), take(state, f"{p}.{torch_name}.bias")
                 sub.set_weights([weight if keras_name.startswith("ln") else weight.T, bias])
-    encoder.get_layer("ln_final").set_weights([_take(state, "ln_final.weight"), _take(state, "ln_final.bias")])
-    encoder.get_layer("text_projection").text_projection.assign(_take(state, "text_projection"))
+    encoder.get_layer("ln_final").set_weights([take(state, "ln_final.weight"), take(state, "ln_final.bias")])
+    encoder.get_layer("text_projection").text_projection.assign(take(state, "text_projection"))
     if embedding.qa_token:
         embedding.reset_qa_token()
 

@@ -4,7 +4,8 @@ Differences from torchvision's ResNet: a stem of three 3×3 convolutions (the fi
 pool instead of one 7×7 convolution and a max pool; strided bottlenecks downsample with a 2×2 average pool
 after the 3×3 convolution (and before the 1×1 in the shortcut); the head is an AttentionPool2d. Layer names
 follow the PyTorch parameter names (``layer1.0.conv1`` → ``layer1_0_conv1``) so checkpoints map one to one.
-Inputs are NHWC images already normalised with CLIP's mean and std (see :class:`CLIPNormalize`).
+Inputs are NHWC images already normalised with CLIP's mean and std
+(:class:`tfagiqa.layers.normalisation.CLIPNormalize`).
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import keras
-from keras import ops
 
 from tfagiqa.layers.attention_pool import AttentionPool2d
 
-CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
-CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 BN_EPSILON = 1e-5  # PyTorch's BatchNorm2d default
 BN_MOMENTUM = 0.9  # PyTorch momentum 0.1
 
@@ -56,16 +54,6 @@ RN50 = CLIPResNetConfig()
 def tiny_config(image_size: int = 64, width: int = 8, layers=(1, 1, 1, 1), output_dim: int = 32) -> CLIPResNetConfig:
     """A few-thousand-parameter configuration with RN50's structure, for tests and smoke runs."""
     return CLIPResNetConfig(tuple(layers), width, output_dim, image_size)
-
-
-@keras.saving.register_keras_serializable(package="tfagiqa")
-class CLIPNormalize(keras.layers.Layer):
-    """[0, 255] RGB → CLIP-normalised ((x/255 − mean) / std), the official preprocessing after the resize."""
-
-    def call(self, images):
-        mean = ops.convert_to_tensor(CLIP_MEAN, dtype=images.dtype)
-        std = ops.convert_to_tensor(CLIP_STD, dtype=images.dtype)
-        return (images / 255.0 - mean) / std
 
 
 def _conv_bn(x, filters: int, kernel: int, name: str, bn_name: str, relu: bool = True, zero_gamma: bool = False):

@@ -1,7 +1,13 @@
-"""keras-hub's CLIP ViT image encoder as an IP-IQA backbone, and keras-hub CLIP presets mapped onto this project.
+"""The package's one CLIP ViT: keras-hub's ``CLIPVisionEncoder`` / ``CLIPBackbone`` built in a given shape, and
+keras-hub CLIP presets mapped onto this project.
+
+Every CLIP ViT of the package is built here: SF-IQA's PickScore and HPS use the whole dual encoder
+(:func:`clip_backbone`, shaped by a :class:`CLIPConfig`; Hugging Face checkpoints are read into it by
+:mod:`tfagiqa.backbones.clip_vit_hf`), IP-IQA uses its vision tower as a backbone (:func:`clip_vit_trunk`, shaped
+by a :class:`CLIPViTConfig`). Both go through :func:`vision_encoder`.
 
 keras-hub ships CLIP only as ViT models (``CLIPBackbone`` presets such as ``clip_vit_base_patch16``), so the ViT is
-the backbone it can offer beside the converted RN50. The trunk is keras-hub's ``CLIPVisionEncoder`` at the model's
+the backbone it can offer IP-IQA beside the converted RN50. The trunk is keras-hub's ``CLIPVisionEncoder`` at the model's
 image size; its sequence output with the class token dropped is put back on its [N, g, g, hidden] patch grid
 (g = image_size // patch_size), the layout of the RN50 feature map, so IP-IQA's AttentionPool2d and
 CrossModalAttentionPool apply unchanged. keras-hub's encoder applies its final layer norm (OpenAI's ``ln_post``) to
@@ -39,8 +45,8 @@ from tfagiqa.layers.attention_pool import interpolate_positional_embedding
 
 @dataclass(frozen=True)
 class CLIPViTConfig:
-    """The ViT's patch size, width, depth, heads and MLP width; ``output_dim`` is CLIP's projection dim, the
-    dimension IP-IQA's pools project to. Defaults: ViT-B/16."""
+    """The vision tower: patch size, width, depth, heads, MLP width and activation; ``output_dim`` is CLIP's
+    projection dim, the dimension IP-IQA's pools project to. Defaults: OpenAI's ViT-B/16."""
 
     patch_size: int = 16
     hidden_dim: int = 768
@@ -48,13 +54,46 @@ class CLIPViTConfig:
     num_heads: int = 12
     intermediate_dim: int = 3072
     output_dim: int = 512
+    activation: str = "quick_gelu"
 
     def grid(self, image_size: int) -> int:
         """Side of the patch grid at ``image_size`` pixels."""
         return image_size // self.patch_size
 
 
+@dataclass(frozen=True)
+class CLIPConfig:
+    """A whole CLIP ViT (keras-hub ``CLIPVisionEncoder`` + ``CLIPTextEncoder`` and their projections). Defaults:
+    laion's CLIP-ViT-H/14, the model PickScore_v1 fine-tunes (SPEC §3.4). The fields are flat because converted
+    folders (``tfagiqa convert hps``) store them as such."""
+
+    patch_size: int = 14
+    vision_hidden: int = 1280
+    vision_layers: int = 32
+    vision_heads: int = 16
+    vision_intermediate: int = 5120
+    image_size: int = 224
+    vocab_size: int = 49408
+    text_hidden: int = 1024
+    text_layers: int = 24
+    text_heads: int = 16
+    text_intermediate: int = 4096
+    context_length: int = 77
+    projection_dim: int = 1024
+    activation: str = "gelu"
+
+    @property
+    def vision(self) -> CLIPViTConfig:
+        """The vision tower's configuration."""
+        return CLIPViTConfig(self.patch_size, self.vision_hidden, self.vision_layers, self.vision_heads,
+                             self.vision_intermediate, self.projection_dim, self.activation)
+
+
 VIT_B16 = CLIPViTConfig()
+VIT_H14 = CLIPConfig()
+TINY_CLIP = CLIPConfig(patch_size=8, vision_hidden=32, vision_layers=2, vision_heads=2, vision_intermediate=64,
+                       image_size=32, vocab_size=512, text_hidden=32, text_layers=2, text_heads=2, text_intermediate=64,
+                       context_length=16, projection_dim=32)
 VIT_B16_TEXT = CLIPTextConfig(embed_dim=512)  # ViT-B/16's text tower: RN50's but with a 512-d projection
 
 
@@ -99,15 +138,29 @@ def reset_position_ids(encoder: keras.Model) -> None:
     embedding.position_ids.assign(np.arange(embedding.num_positions)[None])
 
 
-def vision_encoder(config: CLIPViTConfig = VIT_B16, image_size: int = 224, name: str = "vision_encoder") -> keras.Model:
-    """keras-hub's ``CLIPVisionEncoder`` (QuickGELU, as OpenAI's CLIP) at ``image_size``, randomly initialised."""
+def vision_encoder(config: CLIPViTConfig = VIT_B16, image_size: int = 224,
+                   name: str | None = "vision_encoder") -> keras.Model:
+    """keras-hub's ``CLIPVisionEncoder`` in ``config``'s shape at ``image_size``, randomly initialised, its position
+    ids 0…g² (``name`` None: keras-hub's automatic name)."""
     import keras_hub
 
     encoder = keras_hub.models.CLIPVisionEncoder(
         config.patch_size, config.hidden_dim, config.num_layers, config.num_heads, config.intermediate_dim,
-        image_shape=(image_size, image_size, 3), name=name)
-    reset_position_ids(encoder)
+        intermediate_activation=config.activation, image_shape=(image_size, image_size, 3), name=name)
+    reset_position_ids(encoder)  # keras-hub initialises them to 0: every patch would read position 0's embedding
     return encoder
+
+
+def clip_backbone(config: CLIPConfig = VIT_H14) -> keras.Model:
+    """A keras-hub ``CLIPBackbone`` (both towers and projections) in ``config``'s shape, randomly initialised."""
+    import keras_hub
+
+    vision = vision_encoder(config.vision, config.image_size, name=None)
+    text = keras_hub.models.CLIPTextEncoder(
+        vocabulary_size=config.vocab_size, embedding_dim=config.text_hidden, hidden_dim=config.text_hidden,
+        num_layers=config.text_layers, num_heads=config.text_heads, intermediate_dim=config.text_intermediate,
+        intermediate_activation=config.activation, max_sequence_length=config.context_length)
+    return keras_hub.models.CLIPBackbone(vision_encoder=vision, text_encoder=text, projection_dim=config.projection_dim)
 
 
 def clip_vit_trunk(config: CLIPViTConfig = VIT_B16, image_size: int = 224, name: str = "image_trunk") -> keras.Model:

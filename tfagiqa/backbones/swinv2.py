@@ -21,8 +21,6 @@ import numpy as np
 from keras import ops
 
 LN_EPS = 1e-5  # torch.nn.LayerNorm's default, which timm uses
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 @dataclass(frozen=True)
@@ -304,10 +302,3 @@ def swinv2_backbone(config: SwinV2Config = SWINV2_TINY_W16_256, name: str = "swi
             dim, res = 2 * dim, res // 2
         outputs[stage_name(i)] = keras.layers.Reshape((res, res, dim), name=stage_name(i))(x)
     return keras.Model(images, outputs, name=name)
-
-
-def imagenet_normalise(images_0_255):
-    """[0, 255] pixels → ImageNet mean/std normalised (timm's and SF-IQA's preprocessing)."""
-    mean = ops.convert_to_tensor(np.array(IMAGENET_MEAN, "float32") * 255.0)
-    std = ops.convert_to_tensor(np.array(IMAGENET_STD, "float32") * 255.0)
-    return (images_0_255 - mean) / std

@@ -55,23 +55,31 @@ def interpolate_positional_embedding(table, grid: tuple[int, int], new_grid: tup
     return ops.concatenate([table[:1], ops.reshape(resized, (nh * nw, channels))], axis=0)
 
 
+def _split_heads(x, num_heads: int):
+    """[N, L, C] → [N, heads, L, C / heads], heads made of contiguous channel blocks (PyTorch's layout)."""
+    return ops.transpose(ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], num_heads, x.shape[-1] // num_heads)),
+                         (0, 2, 1, 3))
+
+
+def attention_weights(q, k, num_heads: int, mask=None):
+    """Softmax of the scaled dot products: q [N, Lq, C], k [N, Lk, C] (projected) → [N, heads, Lq, Lk], each row
+    summing to 1; ``mask`` [Lq, Lk] of additive logits."""
+    head_dim = q.shape[-1] // num_heads
+    logits = ops.matmul(_split_heads(q, num_heads) * (head_dim ** -0.5),
+                        ops.transpose(_split_heads(k, num_heads), (0, 1, 3, 2)))
+    if mask is not None:
+        logits = logits + mask
+    return ops.softmax(logits, axis=-1)
+
+
 def multi_head_attention(q, k, v, num_heads: int, mask=None):
     """Scaled dot-product attention over heads made of contiguous channel blocks (PyTorch's layout).
 
     q [N, Lq, C], k and v [N, Lk, C] (already projected); ``mask`` [Lq, Lk] of additive logits. → [N, Lq, C].
     """
-    channels = q.shape[-1]
-    head_dim = channels // num_heads
-
-    def heads(x):
-        return ops.transpose(ops.reshape(x, (ops.shape(x)[0], ops.shape(x)[1], num_heads, head_dim)), (0, 2, 1, 3))
-
-    logits = ops.matmul(heads(q) * (head_dim ** -0.5), ops.transpose(heads(k), (0, 1, 3, 2)))
-    if mask is not None:
-        logits = logits + mask
-    context = ops.matmul(ops.softmax(logits, axis=-1), heads(v))
+    context = ops.matmul(attention_weights(q, k, num_heads, mask), _split_heads(v, num_heads))
     context = ops.transpose(context, (0, 2, 1, 3))
-    return ops.reshape(context, (ops.shape(context)[0], ops.shape(context)[1], channels))
+    return ops.reshape(context, (ops.shape(context)[0], ops.shape(context)[1], q.shape[-1]))
 
 
 def tokens_with_mean(x):

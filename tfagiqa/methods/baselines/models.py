@@ -6,34 +6,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfagiqa.backbones.clip_resnet import CLIPNormalize
 from tfagiqa.backbones.resnet50_torchvision import resnet50_torchvision
 from tfagiqa.backbones.weights import ResolvedWeights, build_with_weights
+from tfagiqa.layers.normalisation import CLIPNormalize, ImageNetNormalize
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-CAFFE_BGR_MEAN = (103.939, 116.779, 123.68)
 RESNET50_HINT = ("Run once online (Keras caches resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5 in "
                  "~/.keras/models) or pass the file's path with --weights.")
-
-
-@keras.saving.register_keras_serializable(package="tfagiqa")
-class ImageNetNormalize(keras.layers.Layer):
-    """[0, 255] RGB → torchvision's normalisation (``caffe=False``) or Keras ResNet50's BGR mean subtraction."""
-
-    def __init__(self, caffe: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.caffe = bool(caffe)
-
-    def call(self, images):
-        if self.caffe:
-            return images[..., ::-1] - ops.convert_to_tensor(CAFFE_BGR_MEAN, dtype=images.dtype)
-        mean = ops.convert_to_tensor(IMAGENET_MEAN, dtype=images.dtype)
-        std = ops.convert_to_tensor(IMAGENET_STD, dtype=images.dtype)
-        return (images / 255.0 - mean) / std
-
-    def get_config(self):
-        return {**super().get_config(), "caffe": self.caffe}
 
 
 def resnet50_regressor(n_outputs: int, image_size: int, weights: str | None, tiny: bool = False) -> ResolvedWeights:

@@ -20,9 +20,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfagiqa.backbones.clip_resnet import CLIPNormalize, CLIPResNetConfig, clip_resnet_trunk
+from tfagiqa.backbones.clip_resnet import CLIPResNetConfig, clip_resnet_trunk
 from tfagiqa.backbones.clip_text import tokenize
 from tfagiqa.layers.attention_pool import AttentionPool2d
+from tfagiqa.layers.normalisation import CLIPNormalize
 
 PROMPT_PAIRS = (("Good photo.", "Bad photo."),)  # the paper's (and official test config's) antonym pair
 LOGIT_SCALE = 100.0  # exp(CLIP's logit_scale) for OpenAI's RN50 (CLIP clamps it at 100)

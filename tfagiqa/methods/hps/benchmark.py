@@ -38,7 +38,7 @@ def resolve(weights: str | None, profile: str, seed: int):
     """(scorer, its view policy, weights label, backbone label); ``weights`` None looks where ``auto`` does
     (:func:`tfagiqa.presets.resolve`: ``$TFAGIQA_HPS_DIR``, then ``./weights/hps_v1``), else random, loudly."""
     from tfagiqa.methods.hps import scorers
-    from tfagiqa.methods.sfiqa.model import TINY_CLIP
+    from tfagiqa.backbones.clip_vit import TINY_CLIP
     from tfagiqa.presets import resolve as resolve_weights
 
     if profile not in PROFILES:

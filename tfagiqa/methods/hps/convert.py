@@ -11,7 +11,7 @@ names (open_clip keeps them for ViT CLIPs): ``visual.conv1`` (patch embedding, n
 attn.out_proj, ln_2, mlp.c_fc, mlp.c_proj}``, ``visual.ln_post``, ``visual.proj`` [W, E]; ``token_embedding``,
 ``positional_embedding``, ``transformer.resblocks.N.*``, ``ln_final``, ``text_projection`` [W, E]. They are renamed
 to Hugging Face's ``CLIPModel`` names (the fused q/k/v projection split in three, the projections transposed) and
-loaded by :func:`tfagiqa.methods.sfiqa.model.load_clip_state`, SF-IQA's PickScore loader.
+loaded by :func:`tfagiqa.backbones.clip_vit_hf.load_clip_state`, as SF-IQA's PickScore is.
 
 Sizes come from the shapes; attention heads are not in the shapes: OpenAI's rule (width / 64) for v1 and the text
 towers, open_clip's configured head width for v2's vision tower (80 for ViT-H/14's 1280 channels).
@@ -51,8 +51,8 @@ def _count(state: dict, prefix: str) -> int:
 
 
 def config_from_state(state: dict[str, np.ndarray], version: str):
-    """The :class:`~tfagiqa.methods.sfiqa.model.CLIPConfig` of an OpenAI-layout ViT CLIP state dict."""
-    from tfagiqa.methods.sfiqa.model import CLIPConfig
+    """The :class:`~tfagiqa.backbones.clip_vit.CLIPConfig` of an OpenAI-layout ViT CLIP state dict."""
+    from tfagiqa.backbones.clip_vit import CLIPConfig
 
     needed = ("visual.conv1.weight", "visual.positional_embedding", "visual.proj", "token_embedding.weight",
               "positional_embedding", "ln_final.weight", "text_projection")
@@ -129,7 +129,8 @@ def to_hf_layout(state: dict[str, np.ndarray], config) -> dict[str, np.ndarray]:
 
 def convert(state: dict[str, np.ndarray], version: str):
     """(keras-hub CLIPBackbone with the checkpoint's weights, its CLIPConfig)."""
-    from tfagiqa.methods.sfiqa.model import clip_backbone, load_clip_state
+    from tfagiqa.backbones.clip_vit import clip_backbone
+    from tfagiqa.backbones.clip_vit_hf import load_clip_state
 
     config = config_from_state(state, version)
     clip = clip_backbone(config)
@@ -166,7 +167,7 @@ def load_converted(folder: str | Path):
     """(CLIPBackbone with the HPS weights, BPETokenizer, version) from an hps preset (or a folder ``tfagiqa convert
     hps`` wrote before presets)."""
     from tfagiqa.backbones.clip_text import BPETokenizer
-    from tfagiqa.methods.sfiqa.model import CLIPConfig, clip_backbone
+    from tfagiqa.backbones.clip_vit import CLIPConfig, clip_backbone
     from tfagiqa.presets import load_preset
 
     preset = load_preset(folder, kind="hps")

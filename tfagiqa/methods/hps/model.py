@@ -9,7 +9,8 @@
   ViT-H/14 (GELU, 224 px, 1024-d) fine-tuned; HPSv2's preprocessing resizes the longer side to 224 and pads.
 
 The official code returns the cosine itself; the papers report it × 100, as here (a constant factor: ranks and
-correlations are unchanged). Both towers are keras-hub's ``CLIPBackbone`` (the class SF-IQA's PickScore uses);
+correlations are unchanged). Both are the package's CLIP ViT (:func:`tfagiqa.backbones.clip_vit.clip_backbone`, as
+SF-IQA's PickScore);
 prompts go through CLIP's BPE (``clip.tokenize`` / open_clip's tokenizer: 77 tokens, truncated, [EOT] kept).
 """
 
@@ -20,14 +21,15 @@ from dataclasses import replace
 import keras
 from keras import ops
 
-from tfagiqa.methods.sfiqa.model import PICKSCORE, CLIPConfig, CLIPNormalise
+from tfagiqa.backbones.clip_vit import VIT_H14, CLIPConfig
+from tfagiqa.layers.normalisation import CLIPNormalize
 
 VERSIONS = ("v1", "v2")
 SCALE = 100.0
 HPS_V1 = CLIPConfig(patch_size=14, vision_hidden=1024, vision_layers=24, vision_heads=16, vision_intermediate=4096,
                     image_size=224, text_hidden=768, text_layers=12, text_heads=12, text_intermediate=3072,
                     projection_dim=768, activation="quick_gelu")  # OpenAI ViT-L/14
-HPS_V2 = replace(PICKSCORE, activation="gelu")  # open_clip ViT-H/14 (laion2B-s32B-b79K), as PickScore's
+HPS_V2 = replace(VIT_H14, activation="gelu")  # open_clip ViT-H/14 (laion2B-s32B-b79K), as PickScore's
 CONFIGS = {"v1": HPS_V1, "v2": HPS_V2}
 
 
@@ -57,7 +59,7 @@ def hps_scorer(clip, tokenizer: keras.layers.Layer, name: str = "hps_scorer") ->
     size = clip.vision_encoder.image_shape[0]
     images = keras.Input((size, size, 3), name="images")
     prompt = keras.Input((), dtype="string", name="prompt")
-    image_embeddings = clip.get_vision_embeddings(CLIPNormalise(name="clip_normalise")(images))
+    image_embeddings = clip.get_vision_embeddings(CLIPNormalize(name="clip_normalise")(images))
     text_embeddings = clip.get_text_embeddings(tokenizer(prompt))
     score = PreferenceScore(name="hps")(image_embeddings, text_embeddings)
     return keras.Model({"images": images, "prompt": prompt}, {"hps": score}, name=name)

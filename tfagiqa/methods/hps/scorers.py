@@ -34,7 +34,7 @@ def random_scorer(version: str, config=None, seed: int = 0):
 
     from tfagiqa.backbones.clip_text import HashTokenizer
     from tfagiqa.methods.hps import model
-    from tfagiqa.methods.sfiqa.model import clip_backbone
+    from tfagiqa.backbones.clip_vit import clip_backbone
 
     config = config or model.CONFIGS[version]
     keras.utils.set_random_seed(seed)

@@ -8,7 +8,8 @@ from the four stages. The paper's variants change what goes in and out:
 * quality / authenticity: HyperIQA as is, on one MOS (§III);
 * both: one target net with 2 outputs (quality, authenticity) on AIGCIQA2023 (§III-B, Table II);
 * image-based hypernet for alignment: the target input is a prompt embedding projected to 224 (§IV-A);
-* text-based hypernet: the hyper input is a prompt embedding (an MLP to a small map replaces the ResNet) (§IV-B);
+* text-based hypernet: the hyper input is a prompt embedding of its own text model (the paper: KPEval's phrase
+  encoder; an MLP to a small map replaces the ResNet), the target input the BLIP embedding as above (§IV-B);
 * Appendix A: the target input is [ResNet semantic features (pooled layer4), prompt embedding], projected;
 * Appendix B (hybrid): the Appendix A input with 2 or 3 outputs.
 
@@ -24,12 +25,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfagiqa.backbones.resnet50_torchvision import RESNET50_BLOCKS, resnet50_torchvision
+from tfagiqa.layers.normalisation import ImageNetNormalize
 from tfagiqa.methods.hyperiqa.hyper_network import HyperNetwork
 from tfagiqa.methods.hyperiqa.lda import LocalDistortionAware
 from tfagiqa.methods.hyperiqa.target_network import TargetNetwork
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HYPER_INPUTS = ("image", "text")
 TARGET_INPUTS = ("lda", "text", "semantics_text")
 TEXT_MAP_CHANNELS = 256  # channels of the map the text hypernet's MLP produces (UNSPECIFIED in the paper)
@@ -49,8 +49,10 @@ class HypernetConfig:
     outputs: tuple[str, ...] = ("quality",)
     hyper_input: str = "image"  # image | text
     target_input: str = "lda"  # lda | text | semantics_text
-    text_dim: int = 0  # prompt embedding width (needed when a text input is used)
-    text_key: str = "prompt"  # what the frozen text table is keyed by: prompt, or the image's name (BLIP)
+    text_dim: int = 0  # the target input's text embedding width (target_input text or semantics_text)
+    text_key: str = "prompt"  # what its frozen text table is keyed by: prompt, or the image's name (BLIP)
+    hyper_text_dim: int = 0  # the hyper input's text embedding width (hyper_input text)
+    hyper_text_key: str = "prompt"  # what the hyper input's table is keyed by
 
     @property
     def feature_size(self) -> int:
@@ -58,7 +60,22 @@ class HypernetConfig:
 
     @property
     def needs_text(self) -> bool:
-        return self.hyper_input == "text" or self.target_input != "lda"
+        return self.needs_hyper_text or self.needs_target_text
+
+    @property
+    def needs_hyper_text(self) -> bool:
+        return self.hyper_input == "text"
+
+    @property
+    def needs_target_text(self) -> bool:
+        return self.target_input != "lda"
+
+    @property
+    def text_keys(self) -> tuple[str, ...]:
+        """The string inputs the model takes (prompt and/or name), one per table key."""
+        keys = ([self.hyper_text_key] if self.needs_hyper_text else []) + (
+            [self.text_key] if self.needs_target_text else [])
+        return tuple(dict.fromkeys(keys))
 
     @property
     def needs_image(self) -> bool:
@@ -75,13 +92,6 @@ def tiny(config: HypernetConfig = HYPERIQA, **changes) -> HypernetConfig:
     return replace(config, **{**small, **changes})
 
 
-def imagenet_normalisation() -> keras.layers.Normalization:
-    """[0, 255] pixels → ImageNet mean/std normalised (``transforms.ToTensor`` then ``Normalize``)."""
-    mean = [255.0 * m for m in IMAGENET_MEAN]
-    variance = [(255.0 * s) ** 2 for s in IMAGENET_STD]
-    return keras.layers.Normalization(mean=mean, variance=variance, name="imagenet_normalisation")
-
-
 def lda_vector(taps, config: HypernetConfig):
     """The LDA target-net input: one head per ResNet stage, 3 × lda_channels + the rest from layer4 (224)."""
     heads = []
@@ -93,15 +103,19 @@ def lda_vector(taps, config: HypernetConfig):
     return keras.layers.Concatenate(name="target_in_vec")(heads)
 
 
-def text_embedding(key, keys: list[str], dim: int):
+TABLES = {"target": "prompt", "hyper": "hyper_prompt"}  # layer-name stem of each input's text table
+
+
+def text_embedding(key, keys: list[str], dim: int, role: str = "target"):
     """key string [B] → frozen embedding [B, dim] by table lookup (the table is set by ``set_text_table``)."""
-    ids = keras.layers.StringLookup(vocabulary=list(keys), name="prompt_ids")(key)
-    return keras.layers.Embedding(len(keys) + 1, dim, trainable=False, name="prompt_table")(ids)
+    ids = keras.layers.StringLookup(vocabulary=list(keys), name=f"{TABLES[role]}_ids")(key)
+    return keras.layers.Embedding(len(keys) + 1, dim, trainable=False, name=f"{TABLES[role]}_table")(ids)
 
 
-def set_text_table(model: keras.Model, vectors: np.ndarray) -> None:
-    """Load the text embeddings (row i = key i of the model's vocabulary; unknown keys get zeros)."""
-    layer = model.get_layer("prompt_table")
+def set_text_table(model: keras.Model, vectors: np.ndarray, role: str = "target") -> None:
+    """Load one input's text embeddings (row i = key i of its vocabulary; unknown keys get zeros); ``role``:
+    ``target`` (the target network's text input) or ``hyper`` (the text hypernet's)."""
+    layer = model.get_layer(f"{TABLES[role]}_table")
     layer.set_weights([np.concatenate([np.zeros((1, vectors.shape[1]), "float32"), vectors.astype("float32")])])
 
 
@@ -113,26 +127,34 @@ def text_hyper_map(text, config: HypernetConfig):
 
 
 def hypernet_model(config: HypernetConfig = HYPERIQA, text_keys: list[str] = (), normalise: bool = True,
-                   name: str = "hypernet") -> keras.Model:
-    """{image [B, S, S, 3] (+ prompt or name [B])} → scores [B, len(outputs)] for one crop per row.
+                   name: str = "hypernet", hyper_text_keys: list[str] = ()) -> keras.Model:
+    """{image [B, S, S, 3] (+ prompt and/or name [B])} → scores [B, len(outputs)] for one crop per row.
 
-    A text input is a string key of the frozen text table (``text_keys``, ``config.text_key``): the prompt, or with
-    an image-aware embedder (BLIP) the image's name. With ``normalise`` the image is in [0, 255] and normalised
-    inside; without it the input is already ImageNet-normalised, the official network's input (the converter's).
+    Each text input is a string key of its own frozen table: the target network's (``text_keys``,
+    ``config.text_key``) and the text hypernet's (``hyper_text_keys``, ``config.hyper_text_key``); a key is the
+    prompt, or with an image-aware embedder (BLIP) the image's name. With ``normalise`` the image is in [0, 255]
+    and normalised inside; without it the input is already ImageNet-normalised, the official network's input
+    (the converter's).
     """
-    if config.needs_text and not (text_keys and config.text_dim):
-        raise ValueError("a text input needs the text table's keys and text_dim")
+    if config.needs_target_text and not (text_keys and config.text_dim):
+        raise ValueError("the target network's text input needs its table's keys and text_dim")
+    if config.needs_hyper_text and not (hyper_text_keys and config.hyper_text_dim):
+        raise ValueError("the text hypernet's input needs its table's keys and hyper_text_dim")
     inputs, taps, text = {}, None, None
     if config.needs_image:
         image = keras.Input((config.image_size, config.image_size, 3), name="image")
         inputs["image"] = image
-        x = imagenet_normalisation()(image) if normalise else image
+        x = ImageNetNormalize(name="imagenet_normalisation")(image) if normalise else image
         taps = resnet50_torchvision(config.image_size, config.width, config.blocks, name="res")(x)
-    if config.needs_text:
-        inputs[config.text_key] = keras.Input((), dtype="string", name=config.text_key)
+    for key in config.text_keys:
+        inputs[key] = keras.Input((), dtype="string", name=key)
+    if config.needs_target_text:
         text = text_embedding(inputs[config.text_key], text_keys, config.text_dim)
-
-    hyper_in = taps[3] if config.hyper_input == "image" else text_hyper_map(text, config)
+    if config.needs_hyper_text:
+        hyper_text = text_embedding(inputs[config.hyper_text_key], hyper_text_keys, config.hyper_text_dim, "hyper")
+        hyper_in = text_hyper_map(hyper_text, config)
+    else:
+        hyper_in = taps[3]
     params = HyperNetwork(config.feature_size, config.hyper_channels, config.target_sizes, len(config.outputs),
                           config.conv_channels, name="hyper")(hyper_in)
 

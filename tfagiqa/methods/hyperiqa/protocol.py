@@ -146,9 +146,8 @@ class Setting:
 
 
 def text_key_option(setting: Setting) -> dict:
-    """The pipeline option that yields the model's text-table key (``with_prompt`` or ``with_name``), if any."""
-    config = setting.config
-    return {f"with_{config.text_key}": True} if config.needs_text else {}
+    """The pipeline options that yield the model's text-table keys (``with_prompt`` and/or ``with_name``)."""
+    return {f"with_{key}": True for key in setting.config.text_keys}
 
 
 def train_data(df: pd.DataFrame, setting: Setting, profile: Profile, seed: int,
@@ -217,16 +216,21 @@ def resolve_weights(spec: str, profile: Profile, data_root: Path) -> tuple[Path 
 
 
 def build_model(setting: Setting, text: TextTable | None, seed: int,
-                backbone_weights: Path | None = None) -> keras.Model:
-    """A fresh network (seeded), ImageNet backbone when given, text table loaded when the setting reads text."""
+                backbone_weights: Path | None = None, hyper_text: TextTable | None = None) -> keras.Model:
+    """A fresh network (seeded), ImageNet backbone when given, each text table loaded when the setting reads it:
+    ``text`` the target network's input, ``hyper_text`` the text hypernet's."""
+    config = setting.config
     keras.utils.set_random_seed(seed)
-    model = hypernet.hypernet_model(setting.config, text_keys=text.keys if setting.config.needs_text else ())
-    if backbone_weights is not None and setting.config.needs_image:
+    model = hypernet.hypernet_model(config, text_keys=text.keys if config.needs_target_text else (),
+                                    hyper_text_keys=hyper_text.keys if config.needs_hyper_text else ())
+    if backbone_weights is not None and config.needs_image:
         from tfagiqa.methods.hyperiqa.convert import load_torchvision_resnet50
 
         load_torchvision_resnet50(model, backbone_weights)
-    if setting.config.needs_text:
+    if config.needs_target_text:
         hypernet.set_text_table(model, text.vectors)
+    if config.needs_hyper_text:
+        hypernet.set_text_table(model, hyper_text.vectors, "hyper")
     return model
 
 
@@ -273,16 +277,18 @@ class RunResult:
 def run_split(df: pd.DataFrame, side: pd.Series, setting: Setting, profile: Profile, schedule: str, seed: int,
               text: TextTable | None, validation: bool = False, loss: str = "l1",
               backbone_weights: Path | None = None, log=print,
-              strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None) -> RunResult:
+              strategy: tf.distribute.Strategy | None = None, backup_dir: Path | None = None,
+              hyper_text: TextTable | None = None) -> RunResult:
     """Train on one split's training groups (minus a validation carve-out when ``validation``) and evaluate the
     test groups (and validation groups) after every epoch; with ``backup_dir`` an interrupted run resumes after
-    its last completed epoch (weights and per-epoch history; the optimisers restart every epoch anyway)."""
+    its last completed epoch (weights and per-epoch history; the optimisers restart every epoch anyway).
+    ``text`` / ``hyper_text``: the target network's and the text hypernet's text tables."""
     if validation:
         side = splits.carve_validation(df, side, fraction=VAL_FRACTION, seed=seed)
     train, val, test = (df[side == s] for s in (splits.TRAIN, splits.VAL, splits.TEST))
     strategy = strategy or tf.distribute.get_strategy()
     with strategy.scope():
-        model = build_model(setting, text, seed, backbone_weights)
+        model = build_model(setting, text, seed, backbone_weights, hyper_text)
     trainer = Trainer(model, loss, lr=profile.learning_rate, strategy=strategy)
     needs_text = setting.config.needs_text
     global_profile = profile.but(batch_size=distribute.global_batch_size(profile.batch_size, strategy))

@@ -32,11 +32,11 @@ def scoring_model(crop_model, outputs: tuple[str, ...] = ("quality",), normalise
     """
     import keras
 
-    from tfagiqa.methods.hyperiqa import model as hypernet
+    from tfagiqa.layers.normalisation import ImageNetNormalize
 
     shape = crop_model.input_shape["image"] if isinstance(crop_model.input_shape, dict) else crop_model.input_shape
     images = keras.Input(shape[1:], name="images")
-    x = hypernet.imagenet_normalisation()(images) if normalise else images
+    x = ImageNetNormalize(name="imagenet_normalisation")(images) if normalise else images
     scores = crop_model({"image": x} if isinstance(crop_model.input, dict) else x)
     if len(scores.shape) == 1:
         scores = keras.layers.Reshape((1,), name="score_column")(scores)

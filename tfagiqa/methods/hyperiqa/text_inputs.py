@@ -1,17 +1,23 @@
 """Frozen text embedders for the Hypernet paper's text inputs, computed once and looked up by the model (SPEC §4.4).
 
-The paper uses ImageReward's BLIP embedding (image-aware: the text encoder cross-attends to the image) as the
-target-net input and a KPEval phrase encoder as the text hypernet's input. The embedder is pluggable and recorded
-in every result row:
+The paper feeds two text inputs from two models: the target network reads ImageReward's BLIP embedding
+(image-aware: the text encoder cross-attends to the image; Tables III–VIII), and the text-based hypernet's hyper
+network reads the prompt through KPEval's phrase encoder (Table V; Wu, Yin, Chang 2023, released as
+``uclanlp/keyphrase-mpnet-v1``, an MPNet sentence-transformer fine-tuned from ``all-mpnet-base-v2``, 768-d). Each
+input has its own embedder (:func:`resolve_embedder`: ``auto`` takes the paper's reading when its weights are in
+the data root's ``weights/`` folder, TF-IDF otherwise), recorded in every result row. The embedders:
 
 * ``tfidf`` (baseline, always available): TF-IDF over a word vocabulary adapted on the given prompts
   (``keras.layers.TextVectorization``); it does not see the image.
 * ``keras-hub:PRESET_DIR``: a local keras-hub text backbone (BERT-style presets), frozen, mean of its sequence
-  output over the non-padding tokens.
+  output over the non-padding tokens (sentence-transformers' pooling). keras-hub has no MPNet, so KPEval's encoder
+  is stood in for by ``all_minilm_l12_v2_en``, the sentence-transformers MiniLM of the same "all-*" training
+  (384-d), looked for at ``<data-root>/weights/keras-hub/all_minilm_l12_v2_en``.
 * ``blip:DIR``: the paper's choice, ImageReward's BLIP [CLS] feature (768-d) of each (image, prompt) pair, from the
   ``DIR/model.keras`` that ``tfagiqa convert imagereward`` writes. Image-aware, so there is one vector per image
   (keyed by the image's name) instead of one per prompt; the image is resized to 224 (shorter side) and
   centre-cropped, as ImageReward does. Vectors are cached under ``cache_dir`` (BLIP ViT-L is slow on a CPU).
+  Looked for at ``<data-root>/weights/imagereward`` (its ``model.keras``).
 """
 
 from __future__ import annotations
@@ -29,7 +35,48 @@ from tfagiqa.presets import resolve
 
 BLIP_HINT = ("the ImageReward BLIP embedder reads a converted ImageReward: run tfagiqa convert imagereward --torch "
              "ImageReward.pt --vocab vocab.txt --out DIR (ImageReward.pt from huggingface.co/THUDM/ImageReward, vocab.txt "
-             "from huggingface.co/bert-base-uncased), then pass --text-embedder blip:DIR")
+             "from huggingface.co/bert-base-uncased), then pass --target-text-embedder blip:DIR")
+KPEVAL_STAND_IN = "all_minilm_l12_v2_en"  # keras-hub preset standing in for KPEval's phrase encoder (no MPNet there)
+STAND_IN_HINT = (f"save keras-hub's {KPEVAL_STAND_IN} once where there is internet (keras_hub.models.Backbone and "
+                 f"keras_hub.models.TextClassifierPreprocessor .from_preset('{KPEVAL_STAND_IN}').save_to_preset(DIR)) "
+                 "and pass --hyper-text-embedder keras-hub:DIR")
+ROLES = ("hyper", "target")  # the text hypernet's hyper network input; the target network's input
+DEFAULT_DIRS = {"hyper": Path("weights") / "keras-hub" / KPEVAL_STAND_IN, "target": Path("weights") / "imagereward"}
+
+
+@dataclass(frozen=True)
+class EmbedderChoice:
+    """The embedder one text input uses (an ``embed_texts`` spec) and, when ``auto`` could not take the paper's,
+    why not (one line for the run's banner)."""
+
+    spec: str
+    fallback: str = ""
+
+
+def resolve_embedder(spec: str, role: str, data_root: str | Path) -> EmbedderChoice:
+    """``spec`` itself, or for ``auto`` the paper's reading of the input ``role`` when its weights are under
+    ``data_root`` (``hyper``: the keras-hub phrase-encoder stand-in; ``target``: ImageReward's BLIP), else TF-IDF
+    with the reason."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+    if spec != "auto":
+        return EmbedderChoice(spec)
+    folder = Path(data_root) / DEFAULT_DIRS[role]
+    if role == "hyper":
+        if (folder / "config.json").is_file():
+            return EmbedderChoice(f"keras-hub:{folder}")
+        return EmbedderChoice("tfidf", f"TF-IDF feeds the text hypernet, not a phrase encoder (the paper: KPEval's; "
+                                       f"none at {folder}): {STAND_IN_HINT}")
+    if (folder / "model.keras").is_file():
+        return EmbedderChoice(f"blip:{folder}")
+    return EmbedderChoice("tfidf", f"TF-IDF feeds the target network, not BLIP: it does NOT SEE THE IMAGE (the paper: "
+                                   f"ImageReward's BLIP; none at {folder}): {BLIP_HINT}")
+
+
+def embedder_label(hyper: str, target: str) -> str:
+    """The ``text_embedder`` of a result row: ``hyper:<h>+target:<t>`` when the hyper network reads text too,
+    otherwise the target input's embedder alone (the only text input of those variants)."""
+    return f"hyper:{hyper}+target:{target}" if hyper else target
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import keras
 from tfagiqa.backbones.blip_text import BLIP_BERT, BertPromptTokenizer, BLIPTextConfig, blip_text_encoder, \
     tiny_text_config
 from tfagiqa.backbones.blip_vit import VIT_L16, BLIPViTConfig, blip_vit, tiny_vit_config
-from tfagiqa.backbones.clip_resnet import CLIPNormalize
+from tfagiqa.layers.normalisation import CLIPNormalize
 
 REWARD_MEAN = 0.16717362830052426  # ImageReward.py: rewards = (mlp(f) - mean) / std
 REWARD_STD = 1.0333394966054072

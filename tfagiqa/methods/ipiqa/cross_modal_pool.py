@@ -9,8 +9,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfagiqa.layers.attention_pool import (interpolate_positional_embedding, multi_head_attention,
-                                           tokens_with_mean)
+from tfagiqa.layers.attention_pool import (attention_weights, interpolate_positional_embedding,
+                                           multi_head_attention, tokens_with_mean)
 
 
 @keras.saving.register_keras_serializable(package="tfagiqa")
@@ -43,15 +43,25 @@ class CrossModalAttentionPool(keras.layers.Layer):
                                                             initializer=uniform))
             setattr(self, f"{name}_bias", self.add_weight(name=f"{name}_proj_bias", shape=(size,), initializer=uniform))
 
-    def call(self, inputs):
-        image, text = inputs
+    def _projections(self, image, text):
+        """(q [N, 1, C] from the text, k and v [N, 1 + h·w, C] from [mean; HW tokens] + positions)."""
         table = interpolate_positional_embedding(self.positional_embedding, (self.spacial_dim,) * 2,
                                                  (image.shape[1], image.shape[2]))
         tokens = tokens_with_mean(image) + table
         q = ops.matmul(text[:, None, :], self.q_kernel) + self.q_bias
         k = ops.matmul(tokens, self.k_kernel) + self.k_bias
         v = ops.matmul(tokens, self.v_kernel) + self.v_bias
+        return q, k, v
+
+    def call(self, inputs):
+        q, k, v = self._projections(*inputs)
         return ops.matmul(multi_head_attention(q, k, v, self.num_heads)[:, 0], self.out_kernel) + self.out_bias
+
+    def attention(self, inputs):
+        """([N, h, w, C], [N, D]) → [N, heads, 1 + h·w]: each head's attention of the text query over the mean token
+        (first) and the h×w tokens in row-major order; every row sums to 1 (what IP-IQA's Fig. 3 shows)."""
+        q, k, _ = self._projections(*inputs)
+        return attention_weights(q, k, self.num_heads)[:, :, 0]
 
     def compute_output_shape(self, input_shape):
         image_shape = input_shape[0]

@@ -22,7 +22,7 @@ from keras import ops
 from PIL import Image, ImageDraw
 
 from tfagiqa import training
-from tfagiqa.backbones.clip_resnet import CLIPNormalize
+from tfagiqa.layers.normalisation import CLIPNormalize
 from tfagiqa.data import schema
 from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset

@@ -24,12 +24,13 @@ from dataclasses import dataclass, replace
 import keras
 import numpy as np
 
-from tfagiqa.backbones.clip_resnet import RN50, CLIPNormalize, CLIPResNetConfig, clip_resnet_trunk
+from tfagiqa.backbones.clip_resnet import RN50, CLIPResNetConfig, clip_resnet_trunk
 from tfagiqa.backbones.clip_text import (RN50_TEXT, CLIPTextConfig, HashTokenizer, clip_text_encoder,
                                          copy_text_weights)
 from tfagiqa.backbones.clip_vit import (CLIPViTConfig, clip_vit_trunk, copy_vision_weights, find_vision_encoder,
                                         is_vit_trunk)
 from tfagiqa.layers.attention_pool import AttentionPool2d, bicubic_matrix
+from tfagiqa.layers.normalisation import CLIPNormalize
 from tfagiqa.methods.ipiqa.cross_modal_pool import CrossModalAttentionPool
 
 HEADS = ("mlp", "linear")
