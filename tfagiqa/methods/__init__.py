@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "hps": "tfagiqa.methods.hps",
     "niqe": "tfagiqa.methods.niqe",
     "brisque": "tfagiqa.methods.brisque",
+    "cnniqa": "tfagiqa.methods.cnniqa",
 }
 
 
