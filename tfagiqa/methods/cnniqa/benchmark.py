@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import keras
 import pandas as pd
 
+from tfagiqa import training
 from tfagiqa.data.label_scaling import LabelScaler
 from tfagiqa.data.pipeline import make_dataset
 from tfagiqa.errors import TfagiqaError, WeightsError
@@ -68,7 +69,7 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     data = make_dataset(scaler.transform(train), [label], image_size=settings.image_size,
                         batch_size=settings.batch_size, shuffle=True, seed=seed)
     data = data.map(lambda images, labels: ({"images": images}, labels))
-    patches.fit(data, epochs=settings.epochs, shuffle=False, verbose=0)
+    training.fit(patches, data, epochs=settings.epochs, seed=None, desc="cnniqa")
     scorer = scoring_model(patches)
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
