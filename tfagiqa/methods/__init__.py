@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "niqe": "tfagiqa.methods.niqe",
     "brisque": "tfagiqa.methods.brisque",
     "cnniqa": "tfagiqa.methods.cnniqa",
+    "dbcnn": "tfagiqa.methods.dbcnn",
 }
 
 
