@@ -293,6 +293,14 @@ def test_pretraining_batches_are_pure_functions_of_seed_and_index(standin):
     assert len(first) == settings.epochs * settings.steps_per_epoch
 
 
+def test_fine_tuning_pipeline_crops_resized_images(standin):
+    """The paper profile's pipeline: images resized to image_size², random train_crop² crops, keyed to the epoch."""
+    settings = replace(benchmark.PROFILES["paper"].fine_tune, image_size=80, train_crop=64, batch_size=4)
+    clock = protocol.EpochClock()
+    inputs, labels = next(iter(protocol._pipeline(standin[0].iloc[:8], "quality", settings, 0, clock)))
+    assert inputs["images"].shape == (4, 64, 64, 3) and labels.shape == (4, 1)
+
+
 def test_benchmark_refuses_bad_input(standin, tmp_path):
     """Refusals come before any training: NaN labels, a missing weights file, an unknown profile."""
     train, test = standin[0].iloc[:8], standin[1].iloc[:2]

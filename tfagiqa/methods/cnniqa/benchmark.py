@@ -18,6 +18,7 @@ import keras
 import pandas as pd
 
 from tfagiqa import training
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.label_scaling import LabelScaler
 from tfagiqa.data.pipeline import make_dataset
 from tfagiqa.errors import TfagiqaError, WeightsError
@@ -66,10 +67,11 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     config = replace(PAPER, train_patches=settings.train_patches)
     patches = patch_score_model(config, settings.image_size, seed=seed)
     patches.compile(optimizer=keras.optimizers.Adam(settings.learning_rate), loss=PATCH_LOSS)
+    clock = EpochClock()  # each epoch's order is a function of (seed, epoch)
     data = make_dataset(scaler.transform(train), [label], image_size=settings.image_size,
-                        batch_size=settings.batch_size, shuffle=True, seed=seed)
+                        batch_size=settings.batch_size, shuffle=True, seed=seed, clock=clock)
     data = data.map(lambda images, labels: ({"images": images}, labels))
-    training.fit(patches, data, epochs=settings.epochs, seed=None, desc="cnniqa")
+    training.fit(patches, data, epochs=settings.epochs, seed=None, desc="cnniqa", clock=clock)
     scorer = scoring_model(patches)
     workdir = pathlib.Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)

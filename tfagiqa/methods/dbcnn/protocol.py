@@ -17,6 +17,7 @@ import pandas as pd
 
 from tfagiqa import training
 from tfagiqa.backbones.weights import ResolvedWeights, build_with_weights
+from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.methods.dbcnn.model import PAPER, TINY, copy_convolutions, vgg16_features
 
@@ -62,21 +63,31 @@ def epochs_for(steps: int, batch_size: int, n_images: int) -> int:
 
 
 def fine_tune(dbcnn: keras.Model, train: pd.DataFrame, label: str, settings: FineTuneSettings, seed: int) -> None:
-    """Phase 1: the linear layer alone (streams frozen); phase 2: everything. MSE on ``train[label]``."""
-    side = settings.image_size
-    crop = {"crop": "random_crop", "image_size": settings.train_crop, "resize_to": (side, side)} \
-        if settings.train_crop else {"crop": "resize", "image_size": side}
-    data = make_dataset(train, [label], **crop, augment=augmentation(flip=True, seed=seed),
-                        batch_size=settings.batch_size, shuffle=True, seed=seed)
-    data = data.map(lambda images, labels: ({"images": images}, labels))
+    """Phase 1: the linear layer alone (streams frozen); phase 2: everything. MSE on ``train[label]``.
+
+    Each phase reads its own pipeline keyed to its epochs (an :class:`~tfagiqa.data.epochs.EpochClock`, seed
+    ``seed + phase``), so its order, crops and flips are a function of (seed, phase, epoch), not of what ran before.
+    """
     streams = [dbcnn.get_layer("vgg16"), dbcnn.get_layer("scnn")]
     phases = ((False, keras.optimizers.SGD(settings.fc_learning_rate, momentum=0.9,
                                            weight_decay=settings.weight_decay), settings.fc_steps),
               (True, keras.optimizers.Adam(settings.all_learning_rate, weight_decay=settings.weight_decay),
                settings.all_steps))
-    for trainable, optimizer, steps in phases:
+    for phase, (trainable, optimizer, steps) in enumerate(phases):
         for stream in streams:
             stream.trainable = trainable
+        clock = EpochClock()
         dbcnn.compile(optimizer=optimizer, loss=keras.losses.MeanSquaredError())
-        training.fit(dbcnn, data, epochs=epochs_for(steps, settings.batch_size, len(train)), seed=None,
-                     desc=f"dbcnn {'all layers' if trainable else 'fc'}")
+        training.fit(dbcnn, _pipeline(train, label, settings, seed + phase, clock),
+                     epochs=epochs_for(steps, settings.batch_size, len(train)), seed=None,
+                     desc=f"dbcnn {'all layers' if trainable else 'fc'}", clock=clock)
+
+
+def _pipeline(train: pd.DataFrame, label: str, settings: FineTuneSettings, seed: int, clock: EpochClock):
+    """Shuffled batches ({"images": random crops or resized images, flipped at random}, labels)."""
+    side = settings.image_size
+    crop = {"crop": "random_crop", "image_size": settings.train_crop, "resize_to": (side, side)} \
+        if settings.train_crop else {"crop": "resize", "image_size": side}
+    data = make_dataset(train, [label], **crop, augment=augmentation(flip=True, seed=seed),
+                        batch_size=settings.batch_size, shuffle=True, seed=seed, clock=clock)
+    return data.map(lambda images, labels: ({"images": images}, labels))
