@@ -1,5 +1,5 @@
 """CNNIQA (Kang et al., CVPR 2014): a one-convolution-layer CNN on locally normalised 32×32 grey patches, trained
-from scratch on the split; a baseline of IP-IQA's Tables 1–2 and SF-IQA's Table 1."""
+from scratch on the split; a quality baseline of IP-IQA's and SF-IQA's Table 1."""
 
 from tfagiqa.methods import Method
 

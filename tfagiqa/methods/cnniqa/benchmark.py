@@ -6,7 +6,7 @@ the mean over the non-overlapping patches. Labels are standardised with the trai
 fitting and mapped back for the predictions. Images are resized to a square (``PROFILES``).
 
 CNNIQA reads no prompt, but any of the three targets can be fitted: trained on alignment labels it learns
-whatever of alignment is visible in the image alone (the prompt-free baseline of the papers' alignment tables).
+whatever of alignment is visible in the image alone (the papers report it on quality only).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """DBCNN (Zhang et al., TCSVT 2018): VGG-16 features (authentic distortions) and an S-CNN pre-trained to classify
-synthetic distortions, bilinearly pooled into one quality regressor; a baseline of IP-IQA's Tables 1–2 and SF-IQA's
+synthetic distortions, bilinearly pooled into one quality regressor; a quality baseline of IP-IQA's and SF-IQA's
 Table 1."""
 
 from tfagiqa.methods import Method

@@ -8,7 +8,7 @@ weights explicitly; a ``.keras`` DBCNN scorer (``tfagiqa convert dbcnn``) starts
 the S-CNN pre-training. Labels are standardised with the training split's moments and mapped back.
 
 DBCNN reads no prompt, but any of the three targets can be fitted: trained on alignment labels it learns whatever
-of alignment is visible in the image alone (the prompt-free baseline of the papers' alignment tables).
+of alignment is visible in the image alone (the papers report it on quality only).
 """
 
 from __future__ import annotations
