@@ -18,9 +18,9 @@ def require_torch():
 
 
 def read_torch_state(path, hint: str) -> dict:
-    """A ``torch.save``d checkpoint's tensors as float32 numpy arrays: ``model`` / ``state_dict`` containers
-    unwrapped, a DataParallel ``module.`` prefix dropped. A missing or unreadable file is a WeightsError saying
-    ``hint`` (where the official file comes from)."""
+    """A ``torch.save``d checkpoint's tensors as float32 numpy arrays: ``model`` / ``state_dict`` / ``params``
+    containers unwrapped, a DataParallel ``module.`` prefix dropped. A missing or unreadable file is a WeightsError
+    saying ``hint`` (where the official file comes from)."""
     from pathlib import Path
 
     from tfagiqa.errors import WeightsError
@@ -38,10 +38,11 @@ def read_torch_state(path, hint: str) -> dict:
 
 
 def state_to_numpy(state, source) -> dict:
-    """:func:`read_torch_state`'s unwrapping and conversion, for a state dict already loaded (e.g. TorchScript's)."""
+    """:func:`read_torch_state`'s unwrapping (``model``, ``state_dict`` or pyiqa's ``params`` container) and
+    conversion, for a state dict already loaded (e.g. TorchScript's)."""
     from tfagiqa.errors import WeightsError
 
-    for key in ("model", "state_dict"):
+    for key in ("model", "state_dict", "params"):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]
     if not isinstance(state, dict):

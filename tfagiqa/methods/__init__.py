@@ -26,6 +26,8 @@ REGISTRY: dict[str, str] = {
     "hps": "tfagiqa.methods.hps",
     "niqe": "tfagiqa.methods.niqe",
     "brisque": "tfagiqa.methods.brisque",
+    "cnniqa": "tfagiqa.methods.cnniqa",
+    "dbcnn": "tfagiqa.methods.dbcnn",
 }
 
 
