@@ -20,7 +20,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from tfagiqa.methods.baselines.models import ImageNetNormalize
+from tfagiqa.layers.normalisation import ImageNetNormalize
 
 VGG16_BLOCKS = (2, 2, 3, 3, 3)  # convolutions per block; max pooling after blocks 1-4 (the reference drops the 5th)
 SCNN_STRIDES = (1, 2, 1, 2, 1, 2, 1, 1, 2)
