@@ -2,6 +2,7 @@
 re-implementation of both public layouts (written here from the paper and the reference code's description),
 the catalogue scorer through Keras and a SavedModel, and the benchmark adapter learning on the stand-in."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +13,7 @@ torch = pytest.importorskip("torch", reason="the converter parity tests need PyT
 nn, F = torch.nn, torch.nn.functional
 
 import tfagiqa  # noqa: E402
+from older_layouts import older_layout  # noqa: E402
 from tfagiqa.cli import main  # noqa: E402
 from tfagiqa.data import load_dataset  # noqa: E402
 from tfagiqa.data.splits import grouped_random_splits  # noqa: E402
@@ -19,6 +21,7 @@ from tfagiqa.errors import DataError, TfagiqaError, WeightsError  # noqa: E402
 from tfagiqa.methods.cnniqa import benchmark, convert  # noqa: E402
 from tfagiqa.methods.cnniqa import model as cnniqa  # noqa: E402
 from tfagiqa.metrics import srcc  # noqa: E402
+from tfagiqa.presets import load_preset  # noqa: E402
 from tfagiqa.scorer import Scorer  # noqa: E402
 
 
@@ -132,8 +135,9 @@ def reference_grey_scores(net, x):
 
 
 def test_grey_checkpoint_parity_and_cli(tmp_path, capsys):
-    """lidq92/CNNIQA layout (1 input channel): ``tfagiqa convert cnniqa`` writes a (tiny) catalogue scorer that
-    loads through ``create_scorer`` and a SavedModel; both score as the numpy/scipy + torch pipeline does."""
+    """lidq92/CNNIQA layout (1 input channel): ``tfagiqa convert cnniqa`` writes a cnniqa preset holding a (tiny)
+    catalogue scorer that loads through ``create_scorer`` (the preset, and the plain ``model.keras`` folder and file
+    written before presets) and a SavedModel; all score as the numpy/scipy + torch pipeline does."""
     net = randomised(TorchCNNIQA(1), seed=1)
     torch.save(net.state_dict(), tmp_path / "CNNIQA-LIVE")
     state = convert.load_state_dict(tmp_path / "CNNIQA-LIVE")
@@ -143,11 +147,17 @@ def test_grey_checkpoint_parity_and_cli(tmp_path, capsys):
     assert main(["convert", "cnniqa", "--torch", str(tmp_path / "CNNIQA-LIVE"), "--out", str(tmp_path / "out"),
                  "--input-size", "64"]) == 0
     assert "savedmodel" in capsys.readouterr().out
+    record = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert (record["format"], record["kind"], record["files"], record["extra"]) == \
+        ("tfagiqa-preset", "cnniqa", {"model": "model.keras"}, ["savedmodel"])
+    assert record["architecture"]["input_size"] == 64 and record["architecture"]["network"]["kernels"] == 6
     x = images(2, 64, 2).round()
     expected = reference_grey_scores(net, x)
     assert abs(expected[0] - expected[1]) > 1e-3
-    model = tfagiqa.create_scorer("cnniqa", str(tmp_path / "out" / "model.keras"))
-    np.testing.assert_allclose(model.predict({"images": x}, verbose=0)["quality"], expected, atol=1e-4)
+    older = older_layout(tmp_path / "out", tmp_path / "older")  # model.keras + savedmodel/, no config.json
+    for weights in (tmp_path / "out", older, older / "model.keras"):
+        model = tfagiqa.create_scorer("cnniqa", str(weights))
+        np.testing.assert_allclose(model.predict({"images": x}, verbose=0)["quality"], expected, atol=1e-4)
     served = Scorer.load(tmp_path / "out" / "savedmodel")(x.astype(np.uint8))["quality"]
     np.testing.assert_allclose(served, expected, atol=1e-4)
 
@@ -213,7 +223,9 @@ def test_benchmark_learns_on_the_standin(standin, tmp_path, monkeypatch):
     assert out["predictions"].shape == (len(test),) and np.isfinite(out["predictions"]).all()
     assert out["weights"] == "random" and out["backbone"] == "cnniqa-smoke"
     assert srcc(out["predictions"], test["quality"].to_numpy()) > 0.4
-    assert (tmp_path / "cnniqa.keras").is_file()
+    preset = load_preset(tmp_path / "cnniqa", kind="cnniqa")
+    assert (preset.source["profile"], preset.source["target"], preset.source["weights"]) == ("smoke", "quality", "random")
+    assert tfagiqa.create_scorer("cnniqa", str(tmp_path / "cnniqa")).input["images"].shape[1:] == (96, 96, 3)
     assert benchmark.TRAINED and not benchmark.NEEDS_PROMPT
     assert all(benchmark.skip_reason(t) is None for t in ("quality", "alignment", "overall"))
 

@@ -3,6 +3,7 @@
 from the reference's description (tiny widths, random weights), the catalogue scorer through Keras and a
 SavedModel, and the benchmark adapter on the stand-in."""
 
+import json
 from dataclasses import replace
 
 import keras
@@ -13,6 +14,7 @@ torch = pytest.importorskip("torch", reason="the converter parity test needs PyT
 nn, F = torch.nn, torch.nn.functional
 
 import tfagiqa  # noqa: E402
+from older_layouts import older_layout  # noqa: E402
 from tfagiqa.cli import main  # noqa: E402
 from tfagiqa.data import load_dataset  # noqa: E402
 from tfagiqa.data.splits import grouped_random_splits  # noqa: E402
@@ -20,6 +22,7 @@ from tfagiqa.errors import DataError, TfagiqaError, WeightsError  # noqa: E402
 from tfagiqa.methods.dbcnn import benchmark, convert, distortions, pretrain, protocol  # noqa: E402
 from tfagiqa.methods.dbcnn import model as dbcnn  # noqa: E402
 from tfagiqa.metrics import srcc  # noqa: E402
+from tfagiqa.presets import load_preset  # noqa: E402
 from tfagiqa.scorer import Scorer  # noqa: E402
 
 MEAN, STD = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
@@ -134,7 +137,7 @@ def test_vgg_weights_offline(monkeypatch):
         protocol.vgg16_stream("imagenet", tiny=False)
     with pytest.warns(RuntimeWarning, match="RANDOM"):
         assert protocol.vgg16_stream("auto", tiny=False).label == "random"
-    with pytest.raises(WeightsError, match="auto, imagenet, none or an existing file"):
+    with pytest.raises(WeightsError, match="vgg16.h5 does not exist; this needs vgg16"):
         protocol.vgg16_stream("/no/such/vgg16.h5", tiny=False)
     assert protocol.vgg16_stream(None, tiny=True).label == "random"
 
@@ -196,8 +199,9 @@ def torch_scores(net, x):
 
 def test_checkpoint_parity_both_layouts(tmp_path, capsys):
     """zwx8981 (DataParallel ``module.`` keys) and pyiqa (``params``) files convert to the same network, which
-    scores as the torch one at 64² (equal stream sizes) and 40² (S-CNN map resized to VGG's). The converted file
-    is a tiny-width catalogue scorer: it loads through ``create_scorer`` and scores through its SavedModel."""
+    scores as the torch one at 64² (equal stream sizes) and 40² (S-CNN map resized to VGG's). The converted dbcnn
+    preset holds a tiny-width catalogue scorer: it loads through ``create_scorer`` (the preset, and the plain
+    ``model.keras`` folder and file written before presets) and scores through its SavedModel."""
     net = randomised(TorchDBCNN(), seed=1)
     torch.save({f"module.{k}": v for k, v in net.state_dict().items()}, tmp_path / "net_params_best.pkl")
     torch.save({"params": net.state_dict()}, tmp_path / "DBCNN_LIVEC-test.pth")
@@ -209,11 +213,19 @@ def test_checkpoint_parity_both_layouts(tmp_path, capsys):
     assert main(["convert", "dbcnn", "--torch", str(tmp_path / "DBCNN_LIVEC-test.pth"), "--out", str(tmp_path / "out"),
                  "--input-size", "64"]) == 0
     assert "savedmodel" in capsys.readouterr().out
-    scorer = tfagiqa.create_scorer("dbcnn", str(tmp_path / "out" / "model.keras"))
+    record = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert (record["format"], record["kind"], record["files"], record["extra"]) == \
+        ("tfagiqa-preset", "dbcnn", {"model": "model.keras"}, ["savedmodel"])
+    assert record["architecture"]["input_size"] == 64 and record["architecture"]["network"]["vgg_widths"] == \
+        [4, 6, 8, 8, 10]
     x = images(2, 64, 2).round()
     expected = torch_scores(net, x)
     assert abs(expected[0] - expected[1]) > 1e-3
-    np.testing.assert_allclose(scorer.predict({"images": x}, verbose=0)["quality"], expected, rtol=1e-4, atol=1e-4)
+    older = older_layout(tmp_path / "out", tmp_path / "older")  # model.keras + savedmodel/, no config.json
+    for weights in (older, older / "model.keras", tmp_path / "out"):
+        scorer = tfagiqa.create_scorer("dbcnn", str(weights))
+        np.testing.assert_allclose(scorer.predict({"images": x}, verbose=0)["quality"], expected, rtol=1e-4,
+                                   atol=1e-4)
     odd = images(2, 40, 3)
     np.testing.assert_allclose(scorer.get_layer("dbcnn")({"images": odd}), torch_scores(net, odd), rtol=1e-4, atol=1e-4)
     served = Scorer.load(tmp_path / "out" / "savedmodel")(x.astype(np.uint8))["quality"]
@@ -273,7 +285,10 @@ def test_benchmark_learns_on_the_standin(standin, tmp_path, monkeypatch):
     assert out["weights"] == "random" and out["backbone"] == "vgg16-tiny-random"
     assert "45 distortion classes" in out["notes"]
     assert srcc(out["predictions"], test["quality"].to_numpy()) > 0.4
-    assert (tmp_path / "dbcnn.keras").is_file()
+    preset = load_preset(tmp_path / "dbcnn", kind="dbcnn")
+    assert (preset.source["profile"], preset.source["target"], preset.source["backbone"]) == \
+        ("smoke", "quality", "vgg16-tiny-random")
+    assert tfagiqa.create_scorer("dbcnn", str(tmp_path / "dbcnn")).input["images"].shape[1:] == (64, 64, 3)
     assert benchmark.TRAINED and not benchmark.NEEDS_PROMPT
     assert all(benchmark.skip_reason(t) is None for t in ("quality", "alignment", "overall"))
     assert "unknown target" in benchmark.skip_reason("beauty")
@@ -307,7 +322,7 @@ def test_benchmark_refuses_bad_input(standin, tmp_path):
     with pytest.raises(DataError, match="NaN"):
         benchmark.fit_predict(train.assign(alignment=np.nan), test, "alignment", profile="smoke", weights=None,
                               seed=0, workdir=tmp_path)
-    with pytest.raises(WeightsError, match="auto, imagenet, none or an existing file"):
+    with pytest.raises(WeightsError, match="vgg16.h5 does not exist; this needs dbcnn .* or vgg16"):
         benchmark.fit_predict(train, test, "quality", profile="smoke", weights=str(tmp_path / "vgg16.h5"), seed=0,
                               workdir=tmp_path)
     with pytest.raises(WeightsError, match="tfagiqa convert dbcnn"):

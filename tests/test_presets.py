@@ -187,17 +187,21 @@ def converted(tmp_path_factory) -> dict[str, Path]:
     """Each converter that writes .keras files, run on a tiny random checkpoint as the converter tests make them:
     kind → the preset folder it wrote."""
     torch = pytest.importorskip("torch", reason="the converters need PyTorch (pip install 'tfagiqa[torch]')")
+    from test_cnniqa import TorchCNNIQA, randomised as randomised_cnniqa
     from test_convert_hyperiqa import HyperNet, randomised
     from test_convert_imagereward import HEADS, VOCAB, ImageReward
+    from test_dbcnn import TorchDBCNN, randomised as randomised_dbcnn
     from torch_clip import BPE_VOCAB, CLIP, randomise, write_bpe
 
     from tfagiqa.backbones import clip_convert
     from tfagiqa.methods.clipiqa import convert as clipiqa_convert
+    from tfagiqa.methods.cnniqa import convert as cnniqa_convert
+    from tfagiqa.methods.dbcnn import convert as dbcnn_convert
     from tfagiqa.methods.hyperiqa import convert as hyperiqa_convert
     from tfagiqa.methods.imagereward import convert as imagereward_convert
 
     root = tmp_path_factory.mktemp("converted")
-    out = {kind: root / kind for kind in ("clip-rn50", "clipiqa+", "hyperiqa", "imagereward")}
+    out = {kind: root / kind for kind in ("clip-rn50", "clipiqa+", "hyperiqa", "imagereward", "cnniqa", "dbcnn")}
     torch.save(randomise(CLIP(("resnet", (1, 1, 1, 1), 8), 64, 32, BPE_VOCAB, 77, 64, 1)).state_dict(), root / "c.pt")
     assert clip_convert.run(argparse.Namespace(torch=str(root / "c.pt"), bpe=str(write_bpe(root / "bpe.txt.gz")),
                                                out=str(out["clip-rn50"]))) == 0
@@ -214,6 +218,11 @@ def converted(tmp_path_factory) -> dict[str, Path]:
     assert imagereward_convert.run(argparse.Namespace(
         torch=str(root / "ImageReward.pt"), vocab=str(root / "vocab.txt"), out=str(out["imagereward"]),
         vision_heads=HEADS, text_heads=HEADS, no_savedmodel=True)) == 0
+    for kind, network, convert in (("cnniqa", randomised_cnniqa(TorchCNNIQA(1), seed=1), cnniqa_convert),
+                                   ("dbcnn", randomised_dbcnn(TorchDBCNN(), seed=1), dbcnn_convert)):
+        torch.save(network.state_dict(), root / f"{kind}.pth")
+        assert convert.run(argparse.Namespace(torch=str(root / f"{kind}.pth"), out=str(out[kind]), input_size=32,
+                                              no_savedmodel=True)) == 0
     return out
 
 
@@ -323,7 +332,7 @@ print(json.dumps(sums))
                           timeout=600, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]
     sums = json.loads(done.stdout.strip().splitlines()[-1])
-    assert set(sums) == set(files) and len(files) == 17
+    assert set(sums) == set(files) and len(files) == 19
     for name, (_, model) in run_models.items():
         want = float(sum(np.abs(w).astype("float64").sum() for w in model.get_weights()))
         assert sums[name][0] == len(model.weights) > 0 and sums[name][1] == pytest.approx(want, rel=1e-6), name

@@ -70,6 +70,22 @@ KINDS = {k.name: k for k in (
          "tfagiqa convert clipiqa+ --torch CLIP-IQA+_learned_prompts-603f3273.pth --clip CLIP_DIR --out DIR (the "
          ".pth from the v0.1-weights release of chaofengc/IQA-PyTorch; CLIP_DIR from tfagiqa convert clip --bpe)",
          method="clipiqa", adapter=f"{LEGACY}:clipiqa_plus_folder"),
+    Kind("cnniqa", "a CNNIQA scorer (model.keras: images in [0, 255] → quality), converted or trained on a split",
+         "tfagiqa convert cnniqa --torch CHECKPOINT --out DIR (pyiqa's CNNIQA_koniq10k-*.pth from the v0.1-weights "
+         "release of github.com/chaofengc/IQA-PyTorch, or a lidq92/CNNIQA state dict saved by its main.py), or the "
+         "cnniqa benchmark adapter (<workdir>/cnniqa/)", method="cnniqa", adapter=f"{LEGACY}:keras_model"),
+    Kind("dbcnn", "a DBCNN scorer (model.keras: images in [0, 255] → quality), converted or trained on a split",
+         "tfagiqa convert dbcnn --torch CHECKPOINT --out DIR (pyiqa's DBCNN_LIVEC-*.pth, DBCNN_KonIQ10k-*.pth, … "
+         "from the v0.1-weights release of github.com/chaofengc/IQA-PyTorch, or a zwx8981/DBCNN-PyTorch state dict "
+         "saved with torch.save(net.state_dict())), or the dbcnn benchmark adapter (<workdir>/dbcnn/)",
+         method="dbcnn", adapter=f"{LEGACY}:keras_model"),
+    Kind("vgg16", "Keras' ImageNet VGG16 weights (or another .h5 of that network)",
+         "run once on a machine with internet (Keras caches the file in ~/.keras/models/), or, offline, download "
+         "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 and put it at ~/.keras/models/"
+         "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, or pass the file's path",
+         method="dbcnn", imagenet="vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", home="keras",
+         adapter=f"{LEGACY}:keras_h5"),
     Kind("resnet152v2", "Keras' ImageNet ResNet152V2 weights (or another .h5 of that network)",
          "run once on a machine with internet (Keras caches the file), or download "
          "resnet152v2_weights_tf_dim_ordering_tf_kernels_notop.h5 from the keras-applications release",

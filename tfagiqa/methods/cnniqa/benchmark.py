@@ -12,7 +12,7 @@ whatever of alignment is visible in the image alone (the papers report it on qua
 from __future__ import annotations
 
 import pathlib
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 
 import keras
 import pandas as pd
@@ -23,6 +23,7 @@ from tfagiqa.data.label_scaling import LabelScaler
 from tfagiqa.data.pipeline import make_dataset
 from tfagiqa.errors import TfagiqaError, WeightsError
 from tfagiqa.methods.cnniqa.model import PAPER, patch_score_model, scoring_model
+from tfagiqa.presets import save_preset
 
 NEEDS_PROMPT = False
 TRAINED = True
@@ -57,7 +58,8 @@ def skip_reason(target: str) -> str | None:
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,
                 seed: int, workdir: pathlib.Path) -> dict:
-    """Train CNNIQA on ``train[label]`` from scratch, score ``test``; the trained scorer is saved in ``workdir``."""
+    """Train CNNIQA on ``train[label]`` from scratch, score ``test``; the trained scorer is saved as the cnniqa
+    preset ``workdir/cnniqa/`` (``create_scorer("cnniqa", weights=...)`` loads it)."""
     if weights not in (None, "none", "random", "auto"):
         raise WeightsError(f"cnniqa trains from scratch (no pretrained backbone); weights={weights!r} is not used. "
                            "Pass None")
@@ -73,16 +75,16 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     data = data.map(lambda images, labels: ({"images": images}, labels))
     training.fit(patches, data, epochs=settings.epochs, seed=None, desc="cnniqa", clock=clock)
     scorer = scoring_model(patches)
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    scorer.save(workdir / "cnniqa.keras")
     test_data = make_dataset(test, image_size=settings.image_size, batch_size=32).map(lambda images: {"images": images})
     predictions = scaler.inverse(scorer.predict(test_data, verbose=0)["quality"])
-    return {"predictions": predictions, "weights": "random",
-            "backbone": "cnniqa" if profile == "paper" else f"cnniqa-{profile}",
-            "notes": (f"trained from scratch: L1 on {settings.train_patches} random 32×32 grey patches per image, "
-                      f"Adam {settings.learning_rate:g}, {settings.epochs} epochs, images resized to "
-                      f"{settings.image_size}²; test score = mean of the non-overlapping patches")}
+    run = {"weights": "random", "backbone": "cnniqa" if profile == "paper" else f"cnniqa-{profile}",
+           "notes": (f"trained from scratch: L1 on {settings.train_patches} random 32×32 grey patches per image, "
+                     f"Adam {settings.learning_rate:g}, {settings.epochs} epochs, images resized to "
+                     f"{settings.image_size}²; test score = mean of the non-overlapping patches")}
+    save_preset(pathlib.Path(workdir) / "cnniqa", kind="cnniqa", files={"model": scorer},
+                architecture={"network": asdict(config), "input_size": settings.image_size},
+                source={**run, "profile": profile, "target": label, "seed": seed, "train_images": len(train)})
+    return {"predictions": predictions, **run}
 
 
 def _profile(name: str) -> Profile:

@@ -4,8 +4,9 @@ fine-tuning phases of :mod:`tfagiqa.methods.dbcnn.protocol`), scoring the test i
 ``weights``: None is the profile's default: the smoke profile builds width-reduced streams without any I/O
 (``backbone`` "vgg16-tiny-random"); the paper profile resolves ``auto`` (Keras' ImageNet VGG-16 when its file is
 cached, else random with a loud warning). ``auto`` / ``imagenet`` / ``none`` / an .h5 file choose the full VGG-16's
-weights explicitly; a ``.keras`` DBCNN scorer (``tfagiqa convert dbcnn``) starts from that whole network and skips
-the S-CNN pre-training. Labels are standardised with the training split's moments and mapped back.
+weights explicitly (a ``vgg16`` preset kind); a ``dbcnn`` preset (``tfagiqa convert dbcnn``, an earlier run's
+``workdir/dbcnn/``, or a ``model.keras`` they wrote before presets) starts from that whole network and skips the
+S-CNN pre-training. Labels are standardised with the training split's moments and mapped back.
 
 DBCNN reads no prompt, but any of the three targets can be fitted: trained on alignment labels it learns whatever
 of alignment is visible in the image alone (the papers report it on quality only).
@@ -26,6 +27,7 @@ from tfagiqa.methods.dbcnn.model import PAPER, TINY, dbcnn_model, scoring_model
 from tfagiqa.methods.dbcnn.pretrain import PretrainSettings, pretrain_scnn
 from tfagiqa.methods.dbcnn.protocol import FineTuneSettings, fine_tune, vgg16_stream
 from tfagiqa.methods.dbcnn.scorers import load_scorer
+from tfagiqa.presets import resolve, save_preset
 
 NEEDS_PROMPT = False
 TRAINED = True
@@ -65,7 +67,8 @@ def skip_reason(target: str) -> str | None:
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,
                 seed: int, workdir: pathlib.Path) -> dict:
-    """Pre-train the S-CNN, fine-tune DBCNN on ``train[label]``, score ``test``; the scorer is saved in ``workdir``."""
+    """Pre-train the S-CNN, fine-tune DBCNN on ``train[label]``, score ``test``; the trained scorer is saved as the
+    dbcnn preset ``workdir/dbcnn/`` (``create_scorer("dbcnn", weights=...)`` loads it)."""
     if profile not in PROFILES:
         raise TfagiqaError(f"unknown profile {profile!r}; profiles: {', '.join(PROFILES)}")
     settings = PROFILES[profile]
@@ -75,23 +78,27 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     fine_tune(dbcnn, scaler.transform(train), label, settings.fine_tune, seed)
     size = settings.fine_tune.image_size
     scorer = scoring_model(dbcnn, size)
-    workdir = pathlib.Path(workdir)
-    workdir.mkdir(parents=True, exist_ok=True)
-    scorer.save(workdir / "dbcnn.keras")
     test_data = make_dataset(test, image_size=size, batch_size=16).map(lambda images: {"images": images})
     predictions = scaler.inverse(scorer.predict(test_data, verbose=0)["quality"])
     tune = settings.fine_tune
     crop = f"{tune.train_crop}² crops of " if tune.train_crop else ""
-    return {"predictions": predictions, "weights": weights_label, "backbone": backbone,
-            "notes": (f"{start}; fine-tuned on {crop}images resized to {size}²: fc alone ({tune.fc_steps} steps, "
-                      f"SGD {tune.fc_learning_rate:g}), then all layers ({tune.all_steps} steps, Adam "
-                      f"{tune.all_learning_rate:g}), MSE, batch {tune.batch_size}")}
+    run = {"weights": weights_label, "backbone": backbone,
+           "notes": (f"{start}; fine-tuned on {crop}images resized to {size}²: fc alone ({tune.fc_steps} steps, "
+                     f"SGD {tune.fc_learning_rate:g}), then all layers ({tune.all_steps} steps, Adam "
+                     f"{tune.all_learning_rate:g}), MSE, batch {tune.batch_size}")}
+    save_preset(pathlib.Path(workdir) / "dbcnn", kind="dbcnn", files={"model": scorer},
+                architecture={"input_size": size},
+                source={**run, "profile": profile, "target": label, "seed": seed, "train_images": len(train)})
+    return {"predictions": predictions, **run}
 
 
 def _initial_network(train: pd.DataFrame, weights: str | None, settings: Profile, seed: int):
-    """(network, weights label, backbone label, how it started) before fine-tuning."""
-    if weights is not None and str(weights).endswith(".keras"):
-        return load_scorer(weights).get_layer("dbcnn"), str(weights), "dbcnn", f"started from {weights}"
+    """(network, weights label, backbone label, how it started) before fine-tuning: a dbcnn preset's network, or new
+    streams whose VGG-16 weights ``weights`` (or the profile's default) names."""
+    resolved = resolve(weights, kind=("dbcnn", "vgg16"), what="DBCNN")
+    if resolved.kind == "dbcnn":
+        return (load_scorer(resolved.preset).get_layer("dbcnn"), resolved.label, "dbcnn",
+                f"started from {resolved.label}")
     tiny = settings.tiny and weights in (None, "none")
     vgg = vgg16_stream(weights or settings.default_weights, tiny)
     config = TINY if tiny else replace(PAPER, vgg_preprocessing="caffe" if vgg.pretrained else "torch")

@@ -1,4 +1,5 @@
-"""A PyTorch DBCNN checkpoint → a complete Keras scorer (``DIR/model.keras``) and its SavedModel (``DIR/savedmodel``).
+"""A PyTorch DBCNN checkpoint → a ``dbcnn`` preset (:mod:`tfagiqa.presets`): ``DIR/config.json``, the complete
+Keras scorer ``DIR/model.keras`` and its SavedModel ``DIR/savedmodel``.
 
 Both public layouts use the reference's module names: ``features1`` (torchvision VGG-16 ``features`` without the
 last pooling: convolutions at 0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28), ``features2`` (the S-CNN's nine
@@ -32,7 +33,7 @@ SOURCE_HINT = ("pyiqa's DBCNN_LIVEC-*.pth (and DBCNN_KonIQ10k-*, DBCNN_LIVE-*, �
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--torch", required=True, help="the checkpoint: a state dict saved with torch.save")
-    parser.add_argument("--out", required=True, help="output folder (model.keras, savedmodel/)")
+    parser.add_argument("--out", required=True, help="output preset folder (config.json, model.keras, savedmodel/)")
     parser.add_argument("--input-size", type=int, default=None, help="side of the square scorer input (default 512)")
     parser.add_argument("--no-savedmodel", action="store_true", help="write model.keras only")
 
@@ -123,16 +124,26 @@ def convert(state: dict[str, np.ndarray], input_size: int | None = None) -> kera
 
 
 def run(args: argparse.Namespace) -> int:
-    """Convert, write model.keras and (unless --no-savedmodel) the scoring SavedModel; print what was written."""
-    from tfagiqa.export import export_savedmodel
+    """Convert; write a dbcnn preset (model.keras and, unless --no-savedmodel, the scoring SavedModel); print
+    what was written."""
+    from dataclasses import asdict
 
-    model = convert(load_state_dict(args.torch), args.input_size)
+    from tfagiqa.export import export_savedmodel
+    from tfagiqa.presets import conversion_source, save_preset
+
+    state = load_state_dict(args.torch)
+    model = convert(state, args.input_size)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    model.save(out / "model.keras")
     size = model.input["images"].shape[1]
-    print(f"wrote {out / 'model.keras'} (images {size}² in [0, 255] → quality)")
+
+    def savedmodel(path: Path) -> None:
+        export_savedmodel(model, path, {"model": "dbcnn", "source": str(args.torch)})
+
+    save_preset(out, kind="dbcnn", files={"model": model},
+                architecture={"network": asdict(config_from_state(state)), "input_size": size},
+                source=conversion_source("dbcnn", args, torch=args.torch),
+                extra={} if args.no_savedmodel else {"savedmodel": savedmodel})
+    print(f"wrote {out / 'model.keras'} (images {size}² in [0, 255] → quality; dbcnn preset {out})")
     if not args.no_savedmodel:
-        export_savedmodel(model, out / "savedmodel", {"model": "dbcnn", "source": str(args.torch)})
         print(f"wrote {out / 'savedmodel'} (image resized to {size}²)")
     return 0

@@ -20,11 +20,7 @@ from tfagiqa.backbones.weights import ResolvedWeights, build_with_weights
 from tfagiqa.data.epochs import EpochClock
 from tfagiqa.data.pipeline import augmentation, make_dataset
 from tfagiqa.methods.dbcnn.model import PAPER, TINY, copy_convolutions, vgg16_features
-
-VGG16_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-VGG16_HINT = (f"Keras reads {VGG16_FILE} from ~/.keras/models/ (it downloads it there on first use). Offline, "
-              f"download https://storage.googleapis.com/tensorflow/keras-applications/vgg16/{VGG16_FILE} and put it "
-              f"at ~/.keras/models/{VGG16_FILE}, or pass the file's path as weights.")
+from tfagiqa.preset_kinds import kind as kind_info
 
 
 @dataclass(frozen=True)
@@ -43,7 +39,8 @@ class FineTuneSettings:
 
 def vgg16_stream(weights: str | None, tiny: bool) -> ResolvedWeights:
     """The VGG-16 feature stream: width-reduced and random (``tiny``, nothing read), or full with ``weights``
-    resolved by :func:`~tfagiqa.backbones.weights.build_with_weights` (auto / imagenet / none / an .h5 file)."""
+    resolved as a ``vgg16`` kind by :func:`~tfagiqa.backbones.weights.build_with_weights` (auto / imagenet / none /
+    an .h5 file); a missing ImageNet file is reported with the kind's instructions (where Keras caches it, the URL)."""
     if tiny:
         return ResolvedWeights(vgg16_features(TINY.vgg_widths), "random")
 
@@ -54,7 +51,7 @@ def vgg16_stream(weights: str | None, tiny: bool) -> ResolvedWeights:
             copy_convolutions(source, vgg)
         return vgg
 
-    return build_with_weights(build, weights, "DBCNN VGG-16", VGG16_HINT)
+    return build_with_weights(build, weights, "DBCNN VGG-16", kind_info("vgg16").make, kind="vgg16")
 
 
 def epochs_for(steps: int, batch_size: int, n_images: int) -> int:
