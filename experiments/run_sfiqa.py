@@ -1,7 +1,14 @@
-"""SF-IQA (Yu et al., CVPRW 2024) end to end: NR-IQA pre-training, the quality and similarity branches, score fusion.
+"""SF-IQA (Yu et al., CVPRW 2024) end to end: the quality branch's two pre-training stages (i: NR-IQA, ii: AIGC),
+the quality and similarity branches, score fusion.
 
     python experiments/run_sfiqa.py --dataset agiqa3k                      # Table 1 rows + the fusion block
     python experiments/run_sfiqa.py --dataset aigiqa20k --ablation all     # Tables 2-4 on the custom split
+    python experiments/run_sfiqa.py --dataset aigiqa20k --no-aigc-pretrain # stage (i) only before the fine-tuning
+
+Stage (ii) leaves the target dataset out when it is one of its four (AGIQA-3K): its test images are never
+pre-trained on. The banner says which stages run, on which datasets, real or synthetic; result rows say it in
+``pretrain`` (``nriqa+aigc``, ``nriqa``, ``aigc`` or ``none``) and stage models are saved as
+``<out>/models/<dataset>_quality_{nriqa,aigc}_pretrained/`` (sfiqa-quality presets).
 
 Without the real datasets under the data root it runs on the synthetic stand-ins in the same layouts, and
 ``--profile smoke`` (the default then) uses a tiny SwinV2 and a tiny CLIP: the banner and every result row say so.
@@ -23,9 +30,11 @@ from tfagiqa import distribute, experiment  # noqa: E402
 from tfagiqa.data import schema  # noqa: E402
 from tfagiqa.errors import TfagiqaError  # noqa: E402
 from tfagiqa.methods.sfiqa import protocol as protocol  # noqa: E402
+from tfagiqa.profile import Profile  # noqa: E402
 
 TARGETS = ("quality", "similarity", "overall")
 ABLATIONS = ("isfe", "similarity")
+STAGES = {"nriqa": "stage (i) NR-IQA", "aigc": "stage (ii) AIGC"}  # the pre-training stages, in the order they run
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,7 +47,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="isfe: Table 3's detached image semantic features; similarity: Table 4's cross-attention")
     p.add_argument("--fusion-label", default="quality", choices=["quality", "alignment"],
                    help="AGIQA-3K label both branches learn for the fusion block (AIGIQA-20K has one MOS)")
-    p.add_argument("--no-pretrain", action="store_true", help="skip the NR-IQA pre-training stage")
+    p.add_argument("--no-pretrain", action="store_true",
+                   help="skip both pre-training stages: the quality branch starts from the SwinV2 weights")
+    p.add_argument("--no-nriqa-pretrain", action="store_true",
+                   help="skip stage (i), the NR-IQA pre-training (stage (ii) starts from the SwinV2 weights)")
+    p.add_argument("--no-aigc-pretrain", action="store_true",
+                   help="skip stage (ii), the AIGC pre-training (the fine-tuning starts from stage (i))")
     p.add_argument("--checkpoints", type=int, default=1,
                    help="train this many (Q, S, fusion) triples with different seeds and also report their average "
                         "(the official inference averages 4 checkpoints)")
@@ -49,38 +63,93 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def targets_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """The --target experiments to run (``all`` on AIGIQA-20K is ``overall``: its branches alone are Table 2's
+    Q-only and S-only rows already)."""
+    if args.target == "all":
+        return TARGETS if args.dataset == "agiqa3k" else ("overall",)
+    return (args.target,)
+
+
+def ablations_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """The --ablation experiments to run."""
+    return ABLATIONS if args.ablation == "all" else (() if args.ablation == "none" else (args.ablation,))
+
+
+def pretrain_stages(args: argparse.Namespace, profile: Profile) -> tuple[str, ...]:
+    """The pre-training stages this run runs, in order: none when it trains no quality branch (the similarity
+    branch and Table 3's detached model never start from them) or with --no-pretrain; else each stage that its
+    --no-…-pretrain flag leaves on and the profile gives epochs."""
+    trains_quality = {"quality", "overall"} & set(targets_of(args)) or "similarity" in ablations_of(args)
+    if args.no_pretrain or not trains_quality:
+        return ()
+    wanted = {"nriqa": not args.no_nriqa_pretrain and profile.pretrain_epochs > 0,
+              "aigc": not args.no_aigc_pretrain and profile.aigc_epochs > 0}
+    return tuple(stage for stage in STAGES if wanted[stage])
+
+
 class Run:
-    """One invocation: data, split, encoders and provenance shared by every experiment."""
+    """One invocation: data, split, encoders, pre-training data and provenance shared by every experiment."""
 
     def __init__(self, args: argparse.Namespace):
         self.args = args
         self.run = experiment.Experiment(args, paper="sfiqa")
         self.root = self.run.data_root
         self.df = protocol.load(args.dataset, self.root, args.synthetic)
-        self.kind = self.df.attrs["data"]
-        profile = self.run.profile(protocol.PROFILES, self.kind)
+        kind = self.df.attrs["data"]
+        profile = self.run.profile(protocol.PROFILES, kind)
         self.profile = profile.but(batch_size=distribute.global_batch_size(profile.batch_size, self.run.strategy))
         with self.run.strategy.scope():
             self.branches = protocol.resolve_branches(profile, args.weights)
         self.backbone = "swinv2-tiny-test+clip-tiny" if profile.tiny else "swinv2_tiny_window16_256+pickscore-vit-h-14"
+        self.stage_data = self.load_stage_data(pretrain_stages(args, self.profile))
+        self.pretrain_label = "+".join(self.stage_data) or "none"
+        kinds = {kind, *(frame.attrs["data"] for frame in self.stage_data.values())}
+        self.kind = "synthetic" if "synthetic" in kinds else "real"  # any synthetic input makes the rows synthetic
         cfg = self.branches.config
         warnings = []
         if self.profile.tiny:
             warnings.append("TINY SwinV2 and TINY CLIP (smoke profile): not the paper's architecture sizes.")
         if self.branches.label == "random":
             warnings.append("RANDOM initial weights: no ImageNet SwinV2, no PickScore.")
-        self.run.banner([f"SF-IQA on {args.dataset} ({len(self.df)} labelled images, {self.kind.upper()} data)",
+        self.run.banner([f"SF-IQA on {args.dataset} ({len(self.df)} labelled images, {kind.upper()} data)",
                          f"profile {self.profile.name}: SwinV2 embed {cfg.swin.embed_dim} depths {cfg.swin.depths} at "
                          f"{cfg.swin.image_size} px, CLIP {cfg.clip.vision_hidden}/{cfg.clip.text_hidden} at "
-                         f"{cfg.clip.image_size} px, {self.profile.epochs} epochs, weights={self.branches.label}"],
+                         f"{cfg.clip.image_size} px, {self.profile.epochs} epochs, weights={self.branches.label}",
+                         *self.stage_lines()],
                         data_kind=self.kind, warnings=warnings)
+
+    def load_stage_data(self, stages: tuple[str, ...]) -> dict:
+        """Stage name → the pooled frame it trains on, for the stages that run (in order)."""
+        loaders = {"nriqa": lambda: protocol.nr_frames(self.root, self.args.synthetic, self.profile, self.args.seed),
+                   "aigc": lambda: protocol.aigc_frames(self.root, self.args.synthetic, self.profile, self.args.seed,
+                                                        target=self.args.dataset)}
+        return {stage: loaders[stage]() for stage in stages}
+
+    def stage_lines(self) -> list[str]:
+        """The banner's pre-training lines: per stage its recipe and its datasets (real/synthetic, images used)."""
+        if not self.stage_data:
+            why = "--no-pretrain" if self.args.no_pretrain else "no stage on, or no quality branch in this run"
+            return [f"pre-training: none ({why})"]
+        p = self.profile
+        recipe = {"nriqa": (p.pretrain_epochs, p.lr_pretrain), "aigc": (p.aigc_epochs, p.lr_aigc)}
+        lines = []
+        for stage, frame in self.stage_data.items():
+            counts = frame[schema.DATASET].value_counts()
+            used = ", ".join(f"{name} ({kind}, {counts.get(name, 0)} images)"
+                             for name, kind in frame.attrs["sources"].items())
+            left_out = (f"; {self.args.dataset} left out (the target: no test image is pre-trained on)"
+                        if stage == "aigc" and self.args.dataset in protocol.AIGC_PRETRAIN else "")
+            epochs, lr = recipe[stage]
+            lines.append(f"pre-training {STAGES[stage]}, {epochs} epoch(s) at lr {lr:g}: {used}{left_out}")
+        return lines
 
     def record(self, table: str, experiment: str, target: str, split: str, index: int, scores: dict,
                n_train: int, n_test: int) -> None:
-        """One row per subset, with provenance; printed as it is written."""
+        """One row per subset, with provenance (``pretrain``: the stages the quality branch started from)."""
         rows = [dict(experiment=experiment, dataset=self.args.dataset, data=self.kind, weights=self.branches.label,
                      split=split, split_index=index, selection="last_epoch", profile=self.profile.name, table=table,
-                     target=target, subset=subset, backbone=self.backbone,
+                     target=target, subset=subset, backbone=self.backbone, pretrain=self.pretrain_label,
                      image_size=self.branches.config.swin.image_size, n_train=n_train, n_test=n_test,
                      **{k: v for k, v in m.items() if not k.endswith("_converged")}) for subset, m in scores.items()]
         self.run.record(rows, lambda r: f"  split {index} {experiment:<18} {r['subset']:<18} SRCC {r['srcc']:.4f}  "
@@ -173,24 +242,23 @@ class Run:
             self.record("2", f"fusion_code_avg{self.args.checkpoints}", label,
                         scores=protocol.scored(np.mean(preds, axis=0), test, label), **common)
 
-    def pretrain(self):
-        if self.args.no_pretrain or self.profile.pretrain_epochs == 0:
-            return None
-        nr = protocol.nr_frames(self.root, self.args.synthetic, self.profile, self.args.seed)
-        print(f"NR-IQA pre-training on {len(nr)} images ({nr.attrs['data']}: KonIQ-10k, LIVE Challenge, LIVE, "
-              f"KADID-10K), {self.profile.pretrain_epochs} epoch(s)", flush=True)
-        model = protocol.pretrain_quality(nr, self.branches, self.profile, self.args.seed,
-                                          backup_dir=self.backup("nriqa_pretrain"))
-        self.save(model, "quality_nriqa_pretrained", "quality", "quality01")
+    def pretrain(self) -> keras.Model | None:
+        """The stages that run, in order, each from the previous one's weights and saved to ``<out>/models/``; the
+        last one's model, where every quality-branch fine-tuning starts (None when no stage runs)."""
+        model = None
+        if "nriqa" in self.stage_data:
+            model = protocol.pretrain_quality(self.stage_data["nriqa"], self.branches, self.profile, self.args.seed,
+                                              backup_dir=self.backup("nriqa_pretrain"))
+            self.save(model, "quality_nriqa_pretrained", "quality", "quality01")
+        if "aigc" in self.stage_data:
+            model = protocol.pretrain_aigc(self.stage_data["aigc"], self.branches, self.profile, self.args.seed,
+                                           start=model, backup_dir=self.backup("aigc_pretrain"))
+            self.save(model, "quality_aigc_pretrained", "quality", "quality01")
         return model
 
 
 def run(args: argparse.Namespace) -> None:
-    if args.target == "all":  # on AIGIQA-20K the branches alone are Table 2's Q-only / S-only rows already
-        targets = TARGETS if args.dataset == "agiqa3k" else ("overall",)
-    else:
-        targets = (args.target,)
-    ablations = ABLATIONS if args.ablation == "all" else (() if args.ablation == "none" else (args.ablation,))
+    targets, ablations = targets_of(args), ablations_of(args)
     sfiqa_run = Run(args)
     with sfiqa_run.run.strategy.scope():  # every model and optimiser below is built under the strategy
         sides = protocol.split_sides(sfiqa_run.df, args.dataset, sfiqa_run.profile, sfiqa_run.root / "splits")
@@ -201,7 +269,7 @@ def run(args: argparse.Namespace) -> None:
             chosen = [int(args.split)]
         else:
             raise TfagiqaError(f"--split must be 1..{len(names)} or all, got {args.split!r}")
-        pretrained = sfiqa_run.pretrain() if {"quality", "overall"} & set(targets) or ablations else None
+        pretrained = sfiqa_run.pretrain()
         for index in chosen:
             name = names[index - 1]
             sfiqa_run.run_split(name.rsplit("_split_", 1)[0], index, sides[name], targets, ablations, pretrained)

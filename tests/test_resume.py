@@ -126,19 +126,24 @@ def test_run_dlsr_killed_mid_training_reports_what_an_uninterrupted_run_reports(
     pd.testing.assert_frame_equal(resumed[columns], whole[columns])
 
 
-def test_sfiqa_quality_branch_killed_after_an_epoch_resumes_to_the_same_weights(tmp_path, monkeypatch):
+@pytest.mark.parametrize("stage", ["fine-tuning", "aigc pre-training"])
+def test_sfiqa_quality_branch_killed_after_an_epoch_resumes_to_the_same_weights(stage, tmp_path, monkeypatch):
     """SF-IQA's quality branch (SAMA views: shuffled, flipped, rotated, random fragment offsets, dropout) killed
-    after epoch 1 of 3 and trained again from its backup ends with the uninterrupted training's weights."""
+    after epoch 1 of 3 and trained again from its backup ends with the uninterrupted training's weights: the
+    target fine-tuning and stage (ii), the AIGC pre-training (its own epochs and rate, labels ``quality01``)."""
     from tfagiqa.data import load_dataset
     from tfagiqa.methods.sfiqa import protocol
 
     train = load_dataset("agiqa3k", tmp_path / "data").head(24).reset_index(drop=True)
-    profile = protocol.PROFILES["smoke"].but(epochs=3, batch_size=8)
+    train["quality01"] = protocol.nominal01(train["quality"], "agiqa3k", "quality")
+    profile = protocol.PROFILES["smoke"].but(epochs=3, aigc_epochs=3, batch_size=8)
     branches = protocol.resolve_branches(profile, "none")
 
     def train_quality(**backup):
         keras.utils.set_random_seed(4)  # each process of a run starts from the same seeded initialisation
-        return protocol.train_quality(train, "quality", branches, profile, seed=4, **backup)
+        if stage == "fine-tuning":
+            return protocol.train_quality(train, "quality", branches, profile, seed=4, **backup)
+        return protocol.pretrain_aigc(train, branches, profile, seed=4, **backup)
 
     whole = train_quality().get_weights()
     save = training.TrainingBackup.on_epoch_end

@@ -258,6 +258,8 @@ def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
     assert (rows["data"] == "synthetic").all() and (rows["weights"] == "random").all()
     assert (rows["backbone"] == "swinv2-tiny-test+clip-tiny").all() and (rows["profile"] == "smoke").all()
     assert (rows["strategy"] == "mirrored").all()
+    assert (rows["pretrain"] == "none").all()  # --no-pretrain: neither stage ran, and no stage model was saved
+    assert not list((smoke_run / "out" / "models").glob("*pretrained"))
     assert not list((smoke_run / "out" / "backup").rglob("*.h5"))  # finished fits leave no backup behind
     # rebuild Q only, S only and their mean from the two saved branch models: they reproduce the rows exactly
     df = protocol.load("agiqa3k", smoke_run / "data")
@@ -324,6 +326,191 @@ def test_tables_show_every_result_row(smoke_run, tmp_path):
             cell = float(table.loc[sfiqa_tables.LABELS[row.experiment], f"{head}{metric.upper()} ours"])
             assert cell == pytest.approx(getattr(row, metric)), (row.experiment, row.subset, metric)
     assert not list(tmp_path.glob("sfiqa_other_runs*"))
+
+
+def test_tables_keep_pretraining_settings_apart(tmp_path):
+    """Rows that differ only in ``pretrain`` are two results (not a rerun of one): each setting gets its own Table 1,
+    with its own number and its stages in the caption."""
+    from tfagiqa.methods.sfiqa import tables as sfiqa_tables
+
+    row = dict(paper="sfiqa", experiment="sfiqa_quality", dataset="agiqa3k", data="synthetic", weights="random",
+               profile="smoke", backbone="tiny", target="quality", subset="all", split="agiqa3k", split_index=1,
+               selection="last_epoch", plcc=0.5, main=0.5)
+    results = pd.DataFrame([{**row, "pretrain": "nriqa+aigc", "srcc": 0.8}, {**row, "pretrain": "none", "srcc": 0.4}])
+    sfiqa_tables.make_tables(results, tmp_path)
+    for tag, srcc in (("nriqa-aigc", 0.8), ("none", 0.4)):
+        table = pd.read_csv(tmp_path / f"sfiqa_table1_pretrain-{tag}.csv", index_col=0)
+        assert float(table.loc["sfiqa_quality", "All SRCC ours"]) == srcc
+    assert "pre-training nriqa+aigc" in (tmp_path / "sfiqa_table1_pretrain-nriqa-aigc.md").read_text()
+    assert not (tmp_path / "sfiqa_table1.csv").exists()
+
+
+@pytest.fixture(scope="module")
+def stage_root(tmp_path_factory):
+    """A data root for the pre-training tests; the stand-ins are written there on first use."""
+    return tmp_path_factory.mktemp("sfiqa_stages")
+
+
+def test_aigc_stage_pools_the_four_datasets_on_one_scale(stage_root):
+    """Stage (ii)'s frame: the four AIGC stand-ins (for a target outside them), ``aigc_size`` images each in the
+    smoke profile and all of them in the paper's, each quality MOS divided by its nominal range (0–5 or 0–100)."""
+    from tfagiqa.data import load_dataset
+    from tfagiqa.errors import TfagiqaError
+    from tfagiqa.methods.sfiqa import protocol
+
+    smoke, paper = protocol.PROFILES["smoke"], protocol.PROFILES["paper"]
+    pooled = protocol.aigc_frames(stage_root, "auto", smoke, 0, target="aigiqa20k")
+    assert pooled["dataset"].value_counts().to_dict() == dict.fromkeys(protocol.AIGC_PRETRAIN, smoke.aigc_size)
+    assert pooled.attrs == {"sources": dict.fromkeys(protocol.AIGC_PRETRAIN, "synthetic"), "data": "synthetic"}
+    ranges = {"agiqa1k": 5.0, "agiqa3k": 5.0, "aigciqa2023": 100.0, "pku_i2iqa": 5.0}  # every scale starts at 0
+    for name, rows in pooled.groupby("dataset"):
+        source = load_dataset(name, stage_root).set_index("image")[protocol.AIGC_PRETRAIN[name]]
+        np.testing.assert_allclose(rows["mos"], source.loc[rows["image"]].to_numpy())
+        np.testing.assert_allclose(rows["quality01"], rows["mos"] / ranges[name])
+    assert pooled["quality01"].between(0, 1).all() and pooled[pooled["dataset"] == "aigciqa2023"]["mos"].gt(5).all()
+    whole = protocol.aigc_frames(stage_root, "auto", paper, 0, target="aigiqa20k")
+    assert len(whole) == sum(len(load_dataset(name, stage_root)) for name in protocol.AIGC_PRETRAIN)
+    with pytest.raises(TfagiqaError, match="unknown dataset"):
+        protocol.aigc_frames(stage_root, "auto", smoke, 0, target="agiqa-3k")
+    with pytest.raises(TfagiqaError, match="no 'alignment' label"):
+        protocol.nominal01(pooled["mos"], "agiqa1k", "alignment")
+
+
+def test_aigc_stage_labels_by_hand(monkeypatch):
+    """Stage (ii)'s joint frame on hand-made rows: every dataset's rows, its quality MOS over its nominal range
+    (AGIQA-1K's single MOS / 5, AGIQA-3K's mos_quality / 5, AIGCIQA2023's mosz1 / 100, PKU-I2IQA's MOS_q / 5),
+    groups kept per dataset (AGIQA-3K's and AIGCIQA2023's ``prompt001`` stay two groups); a score outside its
+    dataset's range is refused."""
+    from tfagiqa.errors import TfagiqaError
+    from tfagiqa.methods.sfiqa import protocol
+
+    given = {"agiqa1k": ("overall", [2.5, 0.0], ["g0_1", "g0_1"]),
+             "agiqa3k": ("quality", [4.489, 1.0], ["prompt001", "prompt002"]),
+             "aigciqa2023": ("quality", [63.0, 12.5], ["prompt001", "prompt001"]),
+             "pku_i2iqa": ("quality", [0.699, 5.0], ["image_prompt_7", "image_prompt_8"])}
+
+    def fake_load(name, data_root=None, synthetic="auto"):
+        column, scores, groups = given[name]
+        df = pd.DataFrame({"image": [f"/{name}/{i}.png" for i in range(2)], "name": [f"{i}.png" for i in range(2)],
+                           "group": groups, column: scores, "alignment": [9.0, 9.0]})
+        df.attrs["data"] = "real"
+        return df
+
+    monkeypatch.setattr(protocol, "load_dataset", fake_load)
+    paper = protocol.PROFILES["paper"]
+    pooled = protocol.aigc_frames(None, "auto", paper, 0, target="aigiqa20k")
+    assert pooled["dataset"].tolist() == ["agiqa1k"] * 2 + ["agiqa3k"] * 2 + ["aigciqa2023"] * 2 + ["pku_i2iqa"] * 2
+    np.testing.assert_allclose(pooled["quality01"], [0.5, 0.0, 0.8978, 0.2, 0.63, 0.125, 0.1398, 1.0])
+    assert pooled["group"].tolist() == ["agiqa1k/g0_1", "agiqa1k/g0_1", "agiqa3k/prompt001", "agiqa3k/prompt002",
+                                        "aigciqa2023/prompt001", "aigciqa2023/prompt001", "pku_i2iqa/image_prompt_7",
+                                        "pku_i2iqa/image_prompt_8"]
+    assert pooled.attrs["data"] == "real"
+    given["aigciqa2023"] = ("quality", [63.0, 100.5], ["prompt001", "prompt002"])  # a 0–100 range that is wrong
+    with pytest.raises(TfagiqaError, match="aigciqa2023 quality: 1 score.*outside its nominal range"):
+        protocol.aigc_frames(None, "auto", paper, 0, target="aigiqa20k")
+
+
+def test_aigc_stage_never_sees_the_targets_test_images(stage_root):
+    """The leakage rule on Table 1's dataset: stage (ii) for AGIQA-3K leaves AGIQA-3K out whole, so no test image of
+    any of the paper profile's 10 grouped splits is pre-trained on (the three other datasets stay, in full)."""
+    from tfagiqa.methods.sfiqa import protocol
+
+    paper = protocol.PROFILES["paper"]
+    pooled = protocol.aigc_frames(stage_root, "auto", paper, 0, target="agiqa3k")
+    assert set(pooled["dataset"]) == {"agiqa1k", "aigciqa2023", "pku_i2iqa"}
+    target = protocol.load("agiqa3k", stage_root)
+    sides = protocol.split_sides(target, "agiqa3k", paper, stage_root / "splits")
+    tested = set().union(*(set(target.loc[side == "test", "image"]) for side in sides.values()))
+    assert len(sides) == 10 and tested and not tested & set(pooled["image"])
+
+
+@pytest.mark.parametrize("flags, stages", [
+    ([], ("nriqa", "aigc")), (["--no-pretrain"], ()), (["--no-nriqa-pretrain"], ("aigc",)),
+    (["--no-aigc-pretrain"], ("nriqa",)), (["--no-nriqa-pretrain", "--no-aigc-pretrain"], ()),
+    (["--target", "similarity"], ()), (["--target", "similarity", "--ablation", "isfe"], ()),
+    (["--target", "similarity", "--ablation", "similarity"], ("nriqa", "aigc"))])
+def test_pretrain_stages_follow_the_flags(flags, stages):
+    """Each stage runs unless its flag or --no-pretrain turns it off, or no quality branch is trained (the similarity
+    branch and the detached model never start from the stages); a stage of 0 epochs is off too."""
+    from tfagiqa.methods.sfiqa import protocol
+
+    script = load_script("run_sfiqa")
+    smoke = protocol.PROFILES["smoke"]
+    assert script.pretrain_stages(script.parse_args(flags), smoke) == stages
+    without_aigc = tuple(stage for stage in stages if stage != "aigc")
+    assert script.pretrain_stages(script.parse_args(flags), smoke.but(aigc_epochs=0)) == without_aigc
+
+
+def test_no_aigc_pretrain_runs_stage_i_only(stage_root, tmp_path, monkeypatch, capsys):
+    """--no-aigc-pretrain: the run loads no AIGC pre-training data, never calls stage (ii), starts the fine-tuning
+    from stage (i)'s model (here a stand-in for it) and says "nriqa" in its banner and rows."""
+    from tfagiqa.methods.sfiqa import protocol
+
+    stage_i = sfiqa.quality_model(sfiqa.TINY)
+    monkeypatch.setattr(protocol, "pretrain_quality", lambda *a, **k: stage_i)
+    monkeypatch.setattr(protocol, "pretrain_aigc", lambda *a, **k: pytest.fail("stage (ii) ran"))
+    monkeypatch.setattr(protocol, "aigc_frames", lambda *a, **k: pytest.fail("stage (ii)'s data was loaded"))
+    script = load_script("run_sfiqa")
+    run = script.Run(script.parse_args(["--dataset", "agiqa3k", "--profile", "smoke", "--target", "quality",
+                                        "--no-aigc-pretrain", "--data-root", str(stage_root), "--out", str(tmp_path)]))
+    banner = capsys.readouterr().out
+    assert "stage (i) NR-IQA" in banner and "stage (ii)" not in banner
+    assert list(run.stage_data) == ["nriqa"] and run.pretrain_label == "nriqa"
+    assert run.pretrain() is stage_i
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["agiqa3k_quality_nriqa_pretrained"]
+
+
+def test_aigc_stage_runs_between_stage_i_and_the_fine_tuning(stage_root, tmp_path, monkeypatch, capsys):
+    """run_sfiqa.py on the AGIQA-3K stand-in with both stages (smoke, quality target, 1 epoch; stage (i) stubbed by
+    a fresh tiny branch, its training is tested elsewhere): stage (ii) trains on the three other AIGC stand-ins,
+    none of AGIQA-3K's images, from stage (i)'s weights, with its own optimiser settings and epochs, and changes
+    them; the fine-tuning starts from stage (ii)'s weights; banner, saved models and rows say so."""
+    from tfagiqa.methods.sfiqa import protocol
+
+    stage_i = sfiqa.quality_model(sfiqa.TINY)
+    monkeypatch.setattr(protocol, "pretrain_quality", lambda *a, **k: stage_i)
+    calls: dict[str, list] = {"pretrain_aigc": [], "train_quality": [], "_quality_from": []}
+
+    def spy(name, real):
+        def wrapped(*args, **kwargs):
+            out = real(*args, **kwargs)  # the model a stage starts from is recorded before it trains
+            snapshot = [w.copy() for w in out.get_weights()] if name == "_quality_from" else None
+            calls[name].append((args, kwargs, out, snapshot))
+            return out
+        monkeypatch.setattr(protocol, name, wrapped)
+
+    for name in calls:
+        spy(name, getattr(protocol, name))
+    script = load_script("run_sfiqa")
+    assert script.main(["--dataset", "agiqa3k", "--profile", "smoke", "--target", "quality", "--epochs", "1",
+                        "--data-root", str(stage_root), "--out", str(tmp_path)]) == 0
+    smoke = protocol.PROFILES["smoke"]
+    ((aigc, *_), kwargs, stage_ii, _), = calls["pretrain_aigc"]
+    assert kwargs["start"] is stage_i and calls["train_quality"][0][1]["start"] is stage_ii
+    assert set(aigc["dataset"]) == {"agiqa1k", "aigciqa2023", "pku_i2iqa"} and len(aigc) == 3 * smoke.aigc_size
+    assert not set(protocol.load("agiqa3k", stage_root)["image"]) & set(aigc["image"])
+    # the optimiser stage (ii) trained with: coupled-decay Adam, its own cosine-annealed rate, its own epochs
+    steps = math.ceil(len(aigc) / smoke.batch_size)
+    optimizer = stage_ii.optimizer
+    schedule = optimizer.get_config()["learning_rate"]
+    assert smoke.lr_aigc not in (smoke.learning_rate, smoke.lr_pretrain)
+    assert isinstance(optimizer, protocol.CoupledDecayAdam) and optimizer.l2 == smoke.weight_decay
+    assert schedule["class_name"] == "CosineDecay" and schedule["config"]["initial_learning_rate"] == smoke.lr_aigc
+    assert schedule["config"]["decay_steps"] == smoke.aigc_epochs * steps == int(optimizer.iterations)
+    # each stage began from its predecessor's trained weights
+    (args_ii, _, _, start_ii), (args_ft, _, _, start_ft) = calls["_quality_from"]
+    assert args_ii[1] is stage_i and args_ft[1] is stage_ii
+    for began, predecessor in ((start_ii, stage_i), (start_ft, stage_ii)):
+        assert all(np.array_equal(a, b) for a, b in zip(began, predecessor.get_weights()))
+    assert not all(np.array_equal(a, b) for a, b in zip(start_ii, stage_ii.get_weights()))  # stage (ii) trained
+    models = tmp_path / "models"
+    assert {p.name for p in models.glob("*pretrained")} == {"agiqa3k_quality_nriqa_pretrained",
+                                                           "agiqa3k_quality_aigc_pretrained"}
+    saved = keras.saving.load_model(models / "agiqa3k_quality_aigc_pretrained" / "model.keras")
+    assert all(np.array_equal(a, b) for a, b in zip(saved.get_weights(), stage_ii.get_weights()))
+    assert (pd.read_csv(tmp_path / "results.csv")["pretrain"] == "nriqa+aigc").all()
+    assert ("stage (ii) AIGC, 1 epoch(s) at lr 0.0002: agiqa1k (synthetic, 16 images), aigciqa2023 (synthetic, 16 "
+            "images), pku_i2iqa (synthetic, 16 images); agiqa3k left out") in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("name", ["koniq10k", "livec", "live", "kadid10k"])

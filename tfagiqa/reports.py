@@ -24,7 +24,7 @@ NOT_RUN = "not run"
 SOURCE_KEYS = ("data", "weights", "profile", "backbone")
 # settings a run script varies under one experiment name: run_hypernet.py's text embedder, schedule and loss,
 # run_ipiqa.py's head and [QA] token
-SETTING_KEYS = ("text_embedder", "schedule", "loss", "head", "qa_token")
+SETTING_KEYS = ("text_embedder", "schedule", "loss", "head", "qa_token", "pretrain")  # pretrain: run_sfiqa.py
 RUN_KEYS = (*SOURCE_KEYS, "paper", "experiment", "dataset", "target", "subset", "selection", "split", "split_index",
             *SETTING_KEYS)
 

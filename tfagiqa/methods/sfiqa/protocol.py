@@ -9,6 +9,12 @@ Choices the paper leaves open (SPEC §4.3, §6), fixed here and recorded in the 
 * no validation set (as the paper): the last epoch is kept (``selection=last_epoch``);
 * quality branch (both pre-training stages and AGIQA training): Adam with PyTorch's coupled weight decay 5e-4
   (``torch.optim.Adam(weight_decay=…)``, ``CoupledDecayAdam``), cosine-annealed rate;
+* pre-training (§4.2): stage (i) on the NR-IQA datasets (each score min–max scaled to [0, 1] by its reader), then
+  stage (ii) on the AIGC datasets of ``AIGC_PRETRAIN`` (each quality MOS scaled to [0, 1] by its nominal range,
+  ``nominal01``), each stage from the previous one's weights; the target fine-tuning starts from the last stage;
+* leakage rule: stage (ii) leaves out the target dataset whole when it is one of its four (AGIQA-3K for Table 1),
+  so no test image of any split is pre-trained on, and one stage-(ii) model serves every split;
+* target fine-tuning: the paper gives no recipe; the stage-(ii) recipe (Adam 2e-6, cosine, 20 epochs) is used;
 * PickScore fine-tuning: AdamW, lr 1e-6 (PickScore's own rate), as many epochs as the quality branch;
 * AGIQA-3K (Table 1): SF-IQA(quality) trains on ``quality``, SF-IQA(similarity) on ``alignment``, grouped 80/20
   splits by prompt; the fusion block there uses one label for both branches (``fusion_label``, default quality);
@@ -18,6 +24,7 @@ Choices the paper leaves open (SPEC §4.3, §6), fixed here and recorded in the 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,8 +35,10 @@ import tensorflow as tf
 
 from tfagiqa import metrics, training
 from tfagiqa.backbones.clip_text import HashTokenizer, tokenize
-from tfagiqa.data import load_dataset, schema, splits
+from tfagiqa.data import load_dataset, load_nriqa, registry, schema, splits
+from tfagiqa.data.rescale import rescale
 from tfagiqa.data.epochs import EpochClock
+from tfagiqa.errors import DataError
 from tfagiqa.methods.sfiqa.split import load_or_make, split_name
 from tfagiqa.methods.sfiqa.sama import decode_image, sama_dataset
 from tfagiqa.methods.sfiqa import model as sfiqa
@@ -42,15 +51,21 @@ TABLE2_ROWS = ("fusion_code", "fusion_paper", "q_only", "s_only", "mean")
 PICKSCORE_DIR = "PickScore_v1"
 
 
-PROFILES = {  # learning_rate is the quality branch's; the similarity branch, fusion and pre-training have their own
+# learning_rate/epochs are the quality branch's target fine-tuning; the similarity branch, fusion and the two
+# pre-training stages have their own: stage (i) pretrain_* (NR-IQA; pretrain_size images per dataset outside the
+# paper profile), stage (ii) aigc_* (AIGC; aigc_size images per dataset, None = all; aigc_eager: train step run
+# eagerly, see pretrain_aigc)
+PROFILES = {
     "smoke": Profile("smoke", epochs=5, batch_size=16, image_size=sfiqa.TINY.swin.image_size, learning_rate=1e-3,
                      repeats=1, tiny=True,
                      options=dict(config=sfiqa.TINY, lr_similarity=5e-4, weight_decay=5e-4, fusion_epochs=300,
-                                  lr_fusion=1e-2, pretrain_epochs=1, lr_pretrain=5e-4, pretrain_size=64)),
+                                  lr_fusion=1e-2, pretrain_epochs=1, lr_pretrain=5e-4, pretrain_size=64,
+                                  aigc_epochs=1, lr_aigc=2e-4, aigc_size=16, aigc_eager=True)),
     "paper": Profile("paper", epochs=20, batch_size=32, image_size=sfiqa.PAPER.swin.image_size, learning_rate=2e-6,
                      repeats=10,
                      options=dict(config=sfiqa.PAPER, lr_similarity=1e-6, weight_decay=5e-4, fusion_epochs=500,
-                                  lr_fusion=1e-3, pretrain_epochs=70, lr_pretrain=2e-5, pretrain_size=256)),
+                                  lr_fusion=1e-3, pretrain_epochs=70, lr_pretrain=2e-5, pretrain_size=256,
+                                  aigc_epochs=20, lr_aigc=2e-6, aigc_size=None, aigc_eager=False)),
 }
 
 
@@ -185,17 +200,95 @@ def pretrain_quality(nr: pd.DataFrame, branches: Branches, profile: Profile, see
                 backup_dir=backup_dir)
 
 
-def nr_frames(data_root, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
-    """The four NR-IQA datasets pooled (at most ``pretrain_size`` images each; real when present)."""
-    from tfagiqa.data import load_nriqa, registry
-
+def nr_frames(data_root: str | Path | None, synthetic: str, profile: Profile, seed: int) -> pd.DataFrame:
+    """The four NR-IQA datasets pooled (at most ``pretrain_size`` images each outside the paper profile; real when
+    present; ``attrs["sources"]``: which are)."""
     parts = []
     for name in registry.names(registry.NRIQA):
         df = load_nriqa(name, data_root, synthetic=synthetic)
         parts.append(df.sample(min(len(df), profile.pretrain_size), random_state=seed) if profile.name != "paper" else df)
+    return _pooled(parts, registry.names(registry.NRIQA))
+
+
+def _pooled(parts: list[pd.DataFrame], names: Sequence[str]) -> pd.DataFrame:
+    """Datasets' frames concatenated; ``attrs["sources"]`` = name → real/synthetic, ``attrs["data"]`` = synthetic
+    when any of them is."""
     out = pd.concat(parts, ignore_index=True)
-    out.attrs["data"] = "synthetic" if any(p.attrs["data"] == "synthetic" for p in parts) else "real"
+    out.attrs["sources"] = {name: part.attrs["data"] for name, part in zip(names, parts)}
+    out.attrs["data"] = "synthetic" if "synthetic" in out.attrs["sources"].values() else "real"
     return out
+
+
+# --- AIGC pre-training (§4.2 stage ii) -------------------------------------------------------------------------------
+
+AIGC_PRETRAIN = {"agiqa1k": schema.OVERALL, "agiqa3k": schema.QUALITY, "aigciqa2023": schema.QUALITY,
+                 "pku_i2iqa": schema.QUALITY}
+"""Stage (ii)'s datasets and the quality MOS each gives: AGIQA-1K's single MOS, AGIQA-3K's ``mos_quality``,
+AIGCIQA2023's quality (``mosz1``), PKU-I2IQA's ``MOS_q``."""
+
+
+def nominal01(scores: pd.Series, dataset: str, column: str) -> pd.Series:
+    """``scores`` (``dataset``'s label ``column``) mapped onto [0, 1] by the label's nominal range in the registry.
+
+    Why: the four datasets score on different scales (0–5, AIGCIQA2023's 0–100); the nominal range keeps each
+    score's place on its own scale (2.5 of 5 and 50 of 100 both become 0.5) and does not depend on which images a
+    reduced profile samples, as a min–max of the observed scores would. A score outside the nominal range is a
+    DataError: the registry's scale would then be wrong for that file (AIGCIQA2023's is not verified, SPEC §2.3),
+    and its labels would not share the others' scale.
+    """
+    label = next((lab for lab in registry.get(dataset).labels if lab.column == column), None)
+    if label is None:
+        raise DataError(f"{dataset} has no {column!r} label in the registry")
+    outside = scores[(scores < label.low) | (scores > label.high)]
+    if len(outside):
+        raise DataError(f"{dataset} {column}: {len(outside)} score(s) outside its nominal range [{label.low:g}, "
+                        f"{label.high:g}] (e.g. {outside.iloc[0]:g}); fix the range in tfagiqa/data/registry.py")
+    return pd.Series(rescale(scores, (label.low, label.high), (0.0, 1.0)), index=scores.index)
+
+
+def aigc_frames(data_root: str | Path | None, synthetic: str, profile: Profile, seed: int, *,
+                target: str) -> pd.DataFrame:
+    """Stage (ii)'s images: the datasets of ``AIGC_PRETRAIN`` pooled (real when present), ``quality01`` their MOS
+    on [0, 1] (``nominal01``), at most ``aigc_size`` images each (None = all).
+
+    Leakage rule: ``target`` (the dataset the run fine-tunes and tests on) is left out whole when it is one of
+    them, so none of its test images, in any split, is trained on before the test.
+    """
+    registry.get(target)  # an unknown target is a DataError, not a silently kept dataset
+    names = [name for name in AIGC_PRETRAIN if name != target]
+    parts = [_aigc_part(name, data_root, synthetic, profile.aigc_size, seed) for name in names]
+    return _pooled(parts, names)
+
+
+def _aigc_part(name: str, data_root: str | Path | None, synthetic: str, size: int | None, seed: int) -> pd.DataFrame:
+    """One stage-(ii) dataset in the pooled columns (image, name, group, dataset, mos, quality01); ``group`` is the
+    dataset's own group key prefixed with its name (``agiqa3k/prompt012``), so that groups of different datasets
+    never merge (AGIQA-3K and AIGCIQA2023 both key theirs ``promptNNN``)."""
+    df = load_dataset(name, data_root, synthetic=synthetic)
+    if size is not None:
+        df = df.sample(min(len(df), size), random_state=seed)
+    column = AIGC_PRETRAIN[name]
+    out = pd.DataFrame({schema.IMAGE: df[schema.IMAGE].astype(str), schema.NAME: df[schema.NAME],
+                        schema.GROUP: name + "/" + df[schema.GROUP].astype(str), schema.DATASET: name,
+                        "mos": df[column],
+                        "quality01": nominal01(df[column], name, column)}).reset_index(drop=True)
+    out.attrs["data"] = df.attrs["data"]
+    return out
+
+
+def pretrain_aigc(aigc: pd.DataFrame, branches: Branches, profile: Profile, seed: int,
+                  start: keras.Model | None = None, backup_dir: Path | None = None) -> keras.Model:
+    """Stage (ii): the quality branch on SAMA training views of the pooled AIGC datasets (``quality01``), from
+    ``start``'s weights (stage (i)) when given, with the stage's own rate and epochs (``lr_aigc``, ``aigc_epochs``)
+    on the branches' optimiser (Adam, coupled decay, cosine-annealed).
+
+    ``aigc_eager`` (the smoke profile) runs the train step eagerly: tracing the SwinV2 train step costs ~40 s of
+    CPU, eager steps of a one-epoch tiny stage ~6 s, and the step is the target fine-tuning's (same model, loss and
+    optimiser), which every run traces anyway, so no graph-mode path goes untested.
+    """
+    model = _quality_from(branches, start)
+    return _fit_sama(model, aigc, "quality01", branches, profile, seed, profile.aigc_epochs, profile.lr_aigc,
+                     backup_dir, eager=profile.aigc_eager)
 
 
 # --- training -----------------------------------------------------------------------------------------------------
@@ -242,11 +335,13 @@ def _optimizer(lr: float, weight_decay: float, steps: int, decoupled: bool = Fal
 
 
 def _fit(model, train_ds, clock: EpochClock, epochs: int, steps: int, lr: float, profile: Profile, seed: int,
-         decoupled=False, backup_dir: Path | None = None):
+         decoupled=False, backup_dir: Path | None = None, eager: bool = False):
     """Compile and train on a pipeline built with ``clock`` (its order and views keyed to the epoch); with
-    ``backup_dir`` an interrupted training resumes after its last completed epoch and ends as an uninterrupted one."""
+    ``backup_dir`` an interrupted training resumes after its last completed epoch and ends as an uninterrupted one;
+    ``eager`` runs the train step without tracing it."""
     keras.utils.set_random_seed(seed)
-    model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse")
+    model.compile(optimizer=_optimizer(lr, profile.weight_decay, epochs * steps, decoupled), loss="mse",
+                  run_eagerly=eager)
     training.fit(model, train_ds, epochs=epochs, seed=seed, desc=model.name, backup_dir=backup_dir, clock=clock)
     return model
 
@@ -255,22 +350,35 @@ def _predict(model, ds) -> np.ndarray:
     return np.asarray(model.predict(ds, verbose=0)).reshape(-1)
 
 
+def _quality_from(branches: Branches, start: keras.Model | None) -> keras.Model:
+    """A fresh quality branch (on the loaded SwinV2 weights), holding ``start``'s weights when given (a previous
+    stage's model), so that no stage trains its predecessor's model object in place."""
+    model = sfiqa.quality_model(branches.config, branches.new_swin())
+    if start is not None:
+        model.set_weights(start.get_weights())
+    return model
+
+
+def _fit_sama(model: keras.Model, df: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
+              epochs: int, lr: float, backup_dir: Path | None, eager: bool = False) -> keras.Model:
+    """Train the quality branch ``model`` on SAMA training views of ``df`` (flip + rotation + random fragment
+    offsets) regressing ``df[label]``, for ``epochs`` at rate ``lr`` (cosine-annealed over all of them)."""
+    clock = EpochClock()
+    ds = sama_dataset(df, [label], size=branches.config.swin.image_size, training=True, seed=seed,
+                      batch_size=profile.batch_size, shuffle=True, clock=clock)
+    steps = math.ceil(len(df) / profile.batch_size)
+    return _fit(model, ds, clock, epochs, steps, lr, profile, seed, backup_dir=backup_dir, eager=eager)
+
+
 def train_quality(train: pd.DataFrame, label: str, branches: Branches, profile: Profile, seed: int,
                   start: keras.Model | None = None, backup_dir: Path | None = None) -> keras.Model:
     """The quality branch on SAMA views of ``train`` (flip + rotation + random fragment offsets), starting from
-    ``start``'s weights (the NR-IQA pre-trained branch) when given."""
-    config = branches.config
-    model = sfiqa.quality_model(config, branches.new_swin())
-    if start is not None:
-        model.set_weights(start.get_weights())
-    head = model.get_layer("quality")  # the head starts at the training MOS mean: a label-scale reset after stage (i)
+    ``start``'s weights (the last pre-training stage's branch) when given."""
+    model = _quality_from(branches, start)
+    head = model.get_layer("quality")  # the head starts at the training MOS mean: the pre-training scale is [0, 1]
     head.kernel.assign(np.zeros(head.kernel.shape, "float32"))
     head.bias.assign([float(train[label].mean())])
-    clock = EpochClock()
-    ds = sama_dataset(train, [label], size=config.swin.image_size, training=True, seed=seed,
-                      batch_size=profile.batch_size, shuffle=True, clock=clock)
-    steps = math.ceil(len(train) / profile.batch_size)
-    return _fit(model, ds, clock, profile.epochs, steps, profile.learning_rate, profile, seed, backup_dir=backup_dir)
+    return _fit_sama(model, train, label, branches, profile, seed, profile.epochs, profile.learning_rate, backup_dir)
 
 
 def predict_quality(model: keras.Model, df: pd.DataFrame, branches: Branches, batch_size: int = 32) -> np.ndarray:

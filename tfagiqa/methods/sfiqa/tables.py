@@ -1,5 +1,6 @@
 """SF-IQA's Tables 1–4 with our numbers beside the paper's (its Fig. 3–4 are in ``figures.py``). Markdown + CSV,
-one set per results source (data kind / weights / profile / backbone), so synthetic and real numbers never share a
+one set per results source (data kind / weights / profile / backbone) and per pre-training setting (the rows'
+``pretrain`` stages), so synthetic and real numbers, or runs with and without a pre-training stage, never share a
 table; every file is written atomically.
 
 Ours = the mean over the splits run of ``experiments/run_sfiqa.py`` rows. Table 1 is AGIQA-3K (all + T2I groups);
@@ -120,20 +121,25 @@ def _ablation_targets(ours: pd.DataFrame, dataset: str) -> list[str]:
 
 
 def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
-    """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset>[_<label>] [_<source>].{md,csv} (the label when it is not
-    the run script's default), and sfiqa_other_runs[_<source>] for rows no table shows; ``paper_csv`` None = the
-    method's paper.csv. Returns the paths written."""
+    """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset>[_<label>] [_<source>] [_pretrain-<stages>].{md,csv}
+    (the label when it is not the run script's default; the source and the stages when the rows hold several), and
+    sfiqa_other_runs[…] for rows no table shows; ``paper_csv`` None = the method's paper.csv. Returns the paths
+    written."""
     out_dir = Path(out_dir)
     paper = reports.read_paper(paper_csv or METHOD.paper_csv)
     ours_all = results[results["paper"] == "sfiqa"] if "paper" in results.columns else results.iloc[0:0]
-    parts = reports.split_by_source(reports.latest(ours_all)) if len(ours_all) else []
-    sources = parts or [(None, ours_all)]
+    parts = _parts(reports.latest(ours_all)) if len(ours_all) else []
+    sources = parts or [(None, "", ours_all)]
+    several_sources = len({str(source) for source, _, _ in sources}) > 1
+    several_pretrain = len({pretrain for _, pretrain, _ in sources}) > 1
     written: list[Path] = []
-    for source, ours in sources:
-        suffix = "" if len(sources) == 1 or source is None else "_" + reports.source_tag(source)
+    for source, pretrain, ours in sources:
+        suffix = ("_" + reports.source_tag(source) if several_sources else "") + \
+                 (f"_pretrain-{_tag(pretrain)}" if several_pretrain else "")
         shown: set = set()
         frame = table1(ours, paper, shown)
-        line = (f"{reports.describe_source(source)}; paper: AGIQA-3K 80/20 split grouped by prompt; ours: mean over "
+        described = _describe(source, pretrain)
+        line = (f"{described}; paper: AGIQA-3K 80/20 split grouped by prompt; ours: mean over "
                 f"the grouped splits run, last epoch. Not run: `{RUN_HINT.format(dataset='agiqa3k')}`.")
         written += _write(out_dir, f"sfiqa_table1{suffix}", frame,
                           "SF-IQA Table 1: AGIQA-3K quality (mos_quality) and similarity (mos_align)", line)
@@ -145,7 +151,7 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
                     frame = ablation_table(ours, paper, number, dataset, target, shown)
                     where = ("the custom 11,200/2,800 AIGIQA-20K split" if dataset == "aigiqa20k" else
                              f"{dataset} (NOT the paper's dataset: compare the rows with each other only)")
-                    line = (f"{reports.describe_source(source)}; paper: AIGIQA-20K custom split; ours: {where}, "
+                    line = (f"{described}; paper: AIGIQA-20K custom split; ours: {where}, "
                             f"label {target}. Not run: `{RUN_HINT.format(dataset=dataset)} --target overall "
                             "--ablation all`.")
                     written += _write(out_dir, f"sfiqa_table{number}_{dataset}{label}{suffix}", frame,
@@ -154,8 +160,29 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
         if len(rest):
             written += _write(out_dir, f"sfiqa_other_runs{suffix}", rest.set_index("experiment"),
                               "SF-IQA: our runs the paper's tables do not report",
-                              f"{reports.describe_source(source)}; one row per split and subset")
+                              f"{described}; one row per split and subset")
     return written
+
+
+def _parts(ours: pd.DataFrame) -> list[tuple[dict, str, pd.DataFrame]]:
+    """(source, pre-training stages, rows) per results source and ``pretrain`` value ("" where rows lack it)."""
+    parts = []
+    for source, rows in reports.split_by_source(ours):
+        stages = reports.text_column(rows, "pretrain")
+        parts += [(source, pretrain, rows[stages == pretrain]) for pretrain in sorted(set(stages))]
+    return parts
+
+
+def _tag(pretrain: str) -> str:
+    """A file-name-safe pre-training label (``nriqa+aigc`` → ``nriqa-aigc``; unrecorded → ``unrecorded``)."""
+    return pretrain.replace("+", "-") or "unrecorded"
+
+
+def _describe(source: dict | None, pretrain: str) -> str:
+    """Caption text for our numbers: their source and the quality branch's pre-training stages."""
+    if source is None:
+        return reports.describe_source(source)
+    return f"{reports.describe_source(source)}, pre-training {pretrain or 'not recorded'}"
 
 
 def _write(out_dir: Path, stem: str, frame: pd.DataFrame, title: str, line: str) -> list[Path]:
