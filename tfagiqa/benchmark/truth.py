@@ -4,7 +4,7 @@ The stand-in draws each image's latent quality and prompt alignment, renders and
 lets simulated raters score it; the MOS is those noisy ratings. A method that learns what the images show should
 correlate with the latent truth as well as (or better than) with the MOS. The latent behind a target is the
 same-named column; behind AGIQA-1K's and AIGIQA-20K's single ``overall`` MOS it is the stand-in's own mix of
-quality and alignment (``synthetic._overall``, read from the generator itself so the two never drift apart).
+quality and alignment (``standins.raters.overall``, read from the generator itself so the two never drift apart).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from tfagiqa.data import schema, synthetic
+from tfagiqa.data.standins import raters
 from tfagiqa.errors import DataError
 
 
@@ -28,7 +29,7 @@ def latent(df: pd.DataFrame, target: str) -> np.ndarray | None:
     if not path.is_file():
         raise DataError(f"{root} is a synthetic stand-in without {synthetic.TRUTH_FILE}; write it again")
     truth = pd.read_csv(path)
-    values = synthetic._overall(truth) if target == schema.OVERALL else truth[target].to_numpy(dtype=np.float64)
+    values = raters.overall(truth) if target == schema.OVERALL else truth[target].to_numpy(dtype=np.float64)
     by_image = pd.Series(values, index=[os.path.normpath(root / p) for p in truth["path"]])
     images = [os.path.normpath(p) for p in df[schema.IMAGE]]
     missing = [p for p in images if p not in by_image.index]
