@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tfagiqa.benchmark import adapters, cli
-from tfagiqa.data.synthetic import write_synthetic
+from tfagiqa.benchmark import adapters, cli, truth
+from tfagiqa.data import DIRNAMES, load_dataset
+from tfagiqa.data.standins import raters
+from tfagiqa.data.synthetic import TRUTH_FILE, write_synthetic
 from tfagiqa.errors import TfagiqaError
 
 METHODS = ("niqe", "brisque", "clipscore")
@@ -112,3 +114,15 @@ def test_every_registered_adapter_keeps_the_contract():
         assert isinstance(adapter.skip_reason("authenticity"), str) or "authenticity" in served
     with pytest.raises(TfagiqaError, match="twice"):
         adapters.parse_weights(["niqe=a", "niqe=b"], ["niqe"])
+
+
+def test_the_latent_truth_of_an_overall_mos_is_the_stand_ins_own_mix(tmp_path):
+    write_synthetic("agiqa1k", tmp_path / DIRNAMES["agiqa1k"], n=12)
+    df = load_dataset("agiqa1k", tmp_path).sample(frac=1.0, random_state=0)
+    assert df.attrs["data"] == "synthetic"
+    table = pd.read_csv(tmp_path / DIRNAMES["agiqa1k"] / TRUTH_FILE)
+    expected = dict(zip(table["name"], raters.overall(table)))
+    np.testing.assert_allclose(truth.latent(df, "overall"), [expected[n] for n in df["name"]])
+    real = df.copy()
+    real.attrs["data"] = "real"
+    assert truth.latent(real, "overall") is None
