@@ -59,7 +59,7 @@ def test_every_method_saw_the_same_test_images_of_each_split(run):
 
 
 def test_leaderboard_holds_the_means_and_stds_of_the_rows(run):
-    root, _, _ = run
+    root, _, out = run
     rows = pd.read_csv(root / "out" / "results.csv")
     board = pd.read_csv(root / "out" / "benchmark_smoke_agiqa3k_synthetic.csv")
     assert len(board) == 4 and (board["n_splits"] == 2).all()
@@ -73,6 +73,7 @@ def test_leaderboard_holds_the_means_and_stds_of_the_rows(run):
     assert set(rows.loc[rows["experiment"] == "clipscore", "weights"]) == {"random"}
     markdown = (root / "out" / "benchmark_smoke_agiqa3k_synthetic.md").read_text()
     assert "SYNTHETIC" in markdown and "weights=random" in markdown
+    assert "Time per method (all its cells, wall / CPU): niqe" in markdown and "Time per method" in out
     brisque = board[board["experiment"] == "brisque"].iloc[0]
     assert f"{brisque['srcc_mean']:+.3f} ± {brisque['srcc_std']:.3f}" in markdown
     assert (root / "figures" / "benchmark_smoke_agiqa3k_synthetic.png").stat().st_size > 10_000

@@ -109,7 +109,7 @@ def publish(experiment, plan, skipped: list[str], figures: Path, args: argparse.
                f"profile {plan.profile}; {plan.protocol} splits × {plan.repeats}; seed {plan.seed} (split k: seed + k)"]
     paths = leaderboard.write(board, leaderboard.markdown(board, title, context, skipped), experiment.out / stem)
     paths.append(figure.plot(board, figures / f"{stem}.png", title))
-    print("\nleaderboard: " + ", ".join(str(p) for p in paths), flush=True)
+    print(f"\n{leaderboard.times(board)}\nleaderboard: " + ", ".join(str(p) for p in paths), flush=True)
     return paths
 
 

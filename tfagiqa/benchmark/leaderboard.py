@@ -115,12 +115,17 @@ def notes(board: pd.DataFrame, skipped: Sequence[str]) -> list[str]:
     if len(rest):
         out.append("- Not above chance: " + "; ".join(f"{c} ({v})" for c, v in zip(_cells(rest), rest["verdict"]))
                    + ".")
-    totals = board.assign(total_wall=board["wall_s"] * board["n_splits"], total_cpu=board["cpu_s"] * board["n_splits"])
-    per_method = totals.groupby("experiment", sort=False)[["total_wall", "total_cpu"]].sum()
-    out.append("- Time per method (all its cells, wall / CPU): " + ", ".join(
-        f"{m} {r.total_wall:.0f} s / {r.total_cpu:.0f} s" for m, r in per_method.iterrows()) + ".")
+    out.append(f"- {times(board)}.")
     out += [f"- Skipped: {line}" for line in skipped]
     return out
+
+
+def times(board: pd.DataFrame) -> str:
+    """Each method's wall and CPU seconds over all its cells (also printed at the end of a run)."""
+    totals = board.assign(total_wall=board["wall_s"] * board["n_splits"], total_cpu=board["cpu_s"] * board["n_splits"])
+    per_method = totals.groupby("experiment", sort=False)[["total_wall", "total_cpu"]].sum()
+    return "Time per method (all its cells, wall / CPU): " + ", ".join(
+        f"{m} {r.total_wall:.0f} s / {r.total_cpu:.0f} s" for m, r in per_method.iterrows())
 
 
 def _cells(part: pd.DataFrame) -> list[str]:
