@@ -40,15 +40,16 @@ def table(rows: pd.DataFrame) -> pd.DataFrame:
             entry[f"{metric}_std"] = float(values.std(ddof=1)) if len(values) > 1 else np.nan
         entry["wall_s"] = float(group["wall_s"].mean())
         entry["cpu_s"] = float(group["cpu_s"].mean())
-        entry["chance"] = chance(entry["n_test"], entry["n_splits"])
+        entry["chance"] = chance(entry["n_test"], int(group["srcc"].notna().sum()))  # splits with a defined SRCC
         entry["verdict"] = verdict(entry)
         out.append(entry)
     return pd.DataFrame(out)
 
 
 def chance(n_test: float, n_splits: int) -> float:
-    """The |mean SRCC| beyond which it is not chance: CHANCE_Z / √((n − 1)·k)."""
-    return CHANCE_Z / np.sqrt(max(n_test - 1.0, 1.0) * n_splits)
+    """The |mean SRCC| beyond which it is not chance: CHANCE_Z / √((n − 1)·k) over the k splits whose SRCC is
+    defined (a constant prediction has none); NaN when no split has one."""
+    return CHANCE_Z / np.sqrt(max(n_test - 1.0, 1.0) * n_splits) if n_splits else np.nan
 
 
 def _side(value: float, bound: float) -> str:
@@ -95,7 +96,7 @@ def markdown(board: pd.DataFrame, title: str, context: Sequence[str], skipped: S
                      *([_cell(r["srcc_truth_mean"], r["srcc_truth_std"])] if truth else []), r["verdict"],
                      f"{r['wall_s']:.1f}", f"{r['cpu_s']:.1f}", r["data"], r["weights"], r["backbone"], r["selection"]]
             lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-        chance_bound = part["chance"].iloc[0]
+        chance_bound = part["chance"].min()  # the bound of the cells with every split defined
         lines += ["", f"{int(part['n_splits'].max())} split(s), about {part['n_test'].mean():.0f} test images each: "
                       f"chance = |mean SRCC| ≤ {chance_bound:.3f}.", ""]
     lines += ["## Notes", "", *notes(board, skipped)]
@@ -105,7 +106,7 @@ def markdown(board: pd.DataFrame, title: str, context: Sequence[str], skipped: S
 def notes(board: pd.DataFrame, skipped: Sequence[str]) -> list[str]:
     """Which methods learn on this data in this profile and which do not, the time per method, what was skipped."""
     out = [f"- Chance: |mean SRCC| ≤ {CHANCE_Z:g}/√((n_test − 1)·splits) (the no-association spread of the mean "
-           "SRCC). 'learns' = a trained method above it against the MOS"
+           "SRCC; splits = those with a defined SRCC). 'learns' = a trained method above it against the MOS"
            + (" and against the stand-in's latent truth." if board["srcc_truth_mean"].notna().any() else ".")]
     for label, wanted in (("Learns", {"learns"}), ("Above chance (zero-shot)", {"above chance"})):
         cells = board[board["verdict"].isin(wanted)]
