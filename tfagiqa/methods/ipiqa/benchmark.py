@@ -6,6 +6,9 @@ the benchmark's split, one output for the target.
   epochs, lr 1e-5, head × 10).
 * One output per training (the paper trains AGIQA-3K's quality and alignment jointly): the benchmark asks for one
   target at a time.
+* Labels are mapped onto AGIQA-3K's scale by their nominal ranges (``tfagiqa.data.rescale``, as DLSR's adapter
+  does), the scale IP-IQA's head was made for, and predictions mapped back (a linear map: SRCC and PLCC are
+  unchanged). On AIGCIQA2023's 0–100 MOS the smoke profile's 4 epochs otherwise end in a constant prediction.
 * Epoch: the last one (``selection=last_epoch``), on the whole train side; the test side is never used to choose.
   (The protocol still prints each epoch's test metrics as its log; nothing reads them.)
 
@@ -24,6 +27,7 @@ import pandas as pd
 
 from tfagiqa.benchmark.frames import joined, result
 from tfagiqa.data import schema, splits
+from tfagiqa.data.rescale import NOMINAL_RANGES, rescale
 from tfagiqa.errors import TfagiqaError
 from tfagiqa.methods.ipiqa import model as ipiqa
 from tfagiqa.methods.ipiqa import protocol
@@ -32,6 +36,7 @@ from tfagiqa.profile import Profile
 NEEDS_PROMPT = True
 TRAINED = True
 TARGETS = ("quality", "alignment", "overall")
+SCALE = NOMINAL_RANGES["agiqa3k"]
 
 
 def skip_reason(target: str) -> str | None:
@@ -82,8 +87,11 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
         return model
 
     lookup = protocol.prompt_lookup(pd.concat([train, test])[schema.PROMPT], start.tokenize)
-    predictions = train_last_epoch(build, train, test, label, chosen, lookup, seed, f"ipiqa {label}")
+    own = NOMINAL_RANGES.get(str(train[schema.DATASET].iloc[0]), SCALE)  # identity on AGIQA-1K/3K
+    train, test = (side.assign(**{label: rescale(side[label], own, SCALE)}) for side in (train, test))
+    predictions = rescale(train_last_epoch(build, train, test, label, chosen, lookup, seed, f"ipiqa {label}"),
+                          SCALE, own)
     notes = (f"IP-IQA (MLP head, learned [QA] token) at {chosen.image_size} px, {chosen.epochs} epochs, lr "
              f"{chosen.learning_rate:g} (head ×{chosen.head_multiplier:g}), one output; last epoch, chosen without "
-             "the test side")
+             "the test side; labels on AGIQA-3K's scale")
     return result(predictions, start.label, encoder_tag(start.vision), notes, "last_epoch")
