@@ -17,7 +17,7 @@ from tfagiqa.version import __version__
 from tfagiqa.atomic import atomic_path
 from tfagiqa.errors import TfagiqaError
 
-PAPERS = ("dlsr", "ipiqa", "sfiqa", "hypernet")
+PAPERS = ("dlsr", "ipiqa", "sfiqa", "hypernet", "benchmark")  # "benchmark": rows of tfagiqa.benchmark
 DATA_KINDS = ("real", "synthetic")
 PROFILES = ("smoke", "paper")
 PROVENANCE = (

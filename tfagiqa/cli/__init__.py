@@ -12,10 +12,10 @@ import sys
 import warnings
 
 from tfagiqa.version import __version__
-from tfagiqa.cli import convert, datasets, export, score
+from tfagiqa.cli import benchmark, convert, datasets, export, score
 from tfagiqa.errors import DataWarning, TfagiqaError
 
-COMMANDS = (datasets, convert, export, score)
+COMMANDS = (datasets, convert, export, score, benchmark)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -28,6 +28,9 @@ REGISTRY: dict[str, str] = {
     "brisque": "tfagiqa.methods.brisque",
     "cnniqa": "tfagiqa.methods.cnniqa",
     "dbcnn": "tfagiqa.methods.dbcnn",
+    "clipscore": "tfagiqa.methods.clipscore",
+    "resnet50": "tfagiqa.methods.resnet50",
+    "pickscore": "tfagiqa.methods.pickscore",
 }
 
 
@@ -47,6 +50,7 @@ class Method:
     tables: str | None = None  # module with make_tables(results, out_dir, paper_csv=None) -> [paths]
     figures: str | None = None  # module with make_figures(results, out_dir, paper_csv=None) -> [paths]
     converters: Mapping[str, str] = field(default_factory=dict)  # `tfagiqa convert NAME` → module (HELP, add_arguments, run)
+    benchmark: str | None = None  # module with the benchmark adapter (tfagiqa.benchmark.adapters says what it holds)
     package: str = ""  # the method's package (``__name__`` of its ``__init__``)
 
     def module(self, part: str):
@@ -93,6 +97,11 @@ def for_paper(paper: str) -> Method:
 def papers() -> list[str]:
     """The ``paper`` keys of every method with paper tables."""
     return [m.paper for m in methods() if m.paper]
+
+
+def benchmarkable() -> list[Method]:
+    """The records of every method with a benchmark adapter, in registry order."""
+    return [m for m in methods() if m.benchmark]
 
 
 def converters() -> dict[str, str]:

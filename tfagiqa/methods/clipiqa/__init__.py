@@ -4,7 +4,7 @@ antonym prompts "Good photo." / "Bad photo."; CLIP-IQA+ replaces the prompts' co
 from tfagiqa.methods import Method
 
 METHOD = Method(
-    name="clipiqa", title="CLIP-IQA / CLIP-IQA+", package=__name__,
+    name="clipiqa", title="CLIP-IQA / CLIP-IQA+", package=__name__, benchmark="benchmark",
     summary="zero-shot CLIP RN50 (positional embedding removed): P('Good photo.' | image) against 'Bad photo.'",
     scorers="scorers", converters={"clipiqa+": "convert"},
 )

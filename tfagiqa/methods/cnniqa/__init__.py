@@ -6,5 +6,5 @@ from tfagiqa.methods import Method
 METHOD = Method(
     name="cnniqa", title="CNNIQA (Kang et al. 2014)", package=__name__,
     summary="one conv layer with min/max pooling on locally normalised 32×32 grey patches; mean of patch scores",
-    scorers="scorers", converters={"cnniqa": "convert"},
+    scorers="scorers", converters={"cnniqa": "convert"}, benchmark="benchmark",
 )

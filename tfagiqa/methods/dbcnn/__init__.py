@@ -7,5 +7,5 @@ from tfagiqa.methods import Method
 METHOD = Method(
     name="dbcnn", title="DBCNN (Zhang et al. 2018)", package=__name__,
     summary="VGG-16 conv5_3 and S-CNN features, bilinear pooling, linear head; fine-tuned on the split",
-    scorers="scorers", converters={"dbcnn": "convert"},
+    scorers="scorers", converters={"dbcnn": "convert"}, benchmark="benchmark",
 )

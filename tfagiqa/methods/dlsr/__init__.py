@@ -4,7 +4,7 @@ perception, alignment (prompt tokens + T2I model) and the StairReward head."""
 from tfagiqa.methods import Method
 
 METHOD = Method(
-    name="dlsr", title="DLSR-IQA", paper="dlsr", package=__name__,
+    name="dlsr", title="DLSR-IQA", paper="dlsr", package=__name__, benchmark="benchmark",
     summary="ResNet152V2 features + prompt tokens → MLP (128, 64) → trainable logistic mapping; StairReward",
     run_script="experiments/run_dlsr.py", scorers="scorers", tables="tables", figures="figures",
 )

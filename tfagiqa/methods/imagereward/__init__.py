@@ -4,7 +4,7 @@ loss for the Hypernet paper's Table IV."""
 from tfagiqa.methods import Method
 
 METHOD = Method(
-    name="imagereward", title="ImageReward", package=__name__,
+    name="imagereward", title="ImageReward", package=__name__, benchmark="benchmark",
     summary="BLIP ViT-L/16 + BERT cross-attending to the image → reward MLP; rank-loss fine-tuning",
     scorers="scorers", converters={"imagereward": "convert"},
 )

@@ -4,6 +4,6 @@
 from tfagiqa.methods import Method
 
 METHOD = Method(
-    name="niqe", title="NIQE", package=__name__, scorers="scorers",
+    name="niqe", title="NIQE", package=__name__, benchmark="benchmark", scorers="scorers",
     summary="opinion-unaware: Mahalanobis-type distance of patch NSS features from a pristine multivariate Gaussian",
 )
