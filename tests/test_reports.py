@@ -378,3 +378,58 @@ def test_make_figures_offers_the_papers_with_figures():
             with pytest.raises(SystemExit):
                 script.parse_args(["--paper", method.paper])
     assert {"dlsr", "sfiqa"} <= {m.paper for m in methods() if m.figures}
+
+
+def _benchmark_csv(path, rows):
+    """A benchmark results file holding ``rows`` (method, dataset, target, split, index, data, srcc)."""
+    records = [dict(paper="benchmark", experiment=m, dataset=d, data=kind, weights="random", split=split,
+                    split_index=i, seed=42 + i, selection="final_model", profile="smoke", package_version="0",
+                    git_commit="x", timestamp="t", target=t, subset="all", backbone="tiny", srcc=v, plcc=v / 2,
+                    krcc=v / 3) for m, d, t, split, i, kind, v in rows]
+    pd.DataFrame(records).to_csv(path, index=False)
+    return path
+
+
+def test_benchmark_rows_fill_the_paper_tables_rows_of_methods_the_package_implements(tmp_path):
+    """IP-IQA Table 1 and SF-IQA Table 1: the package's methods are filled from the benchmark's rows made under the
+    paper's splits and on the table's data kind only, marked † and named in the caption."""
+    from tfagiqa.methods.ipiqa.tables import make_tables as ipiqa_tables
+    from tfagiqa.methods.sfiqa.tables import make_tables as sfiqa_tables
+
+    bench = _benchmark_csv(tmp_path / "bench.csv", [
+        ("dbcnn", "agiqa3k", "quality", "ratio802_seed42", 1, "synthetic", 0.5),
+        ("dbcnn", "agiqa3k", "quality", "ratio802_seed42", 2, "synthetic", 0.7),
+        ("dbcnn", "agiqa1k", "overall", "ratio802_seed42", 1, "synthetic", 0.3),    # not IP-IQA's AGIQA-1K splits
+        ("clipscore", "agiqa3k", "alignment", "ratio802_seed42", 1, "synthetic", 0.2),
+    ])
+    empty = pd.DataFrame(columns=["paper"])
+    ipiqa_tables(empty, tmp_path / "ip", benchmark=bench)
+    table1 = pd.read_csv(tmp_path / "ip" / "ipiqa_table1.csv", index_col="method")
+    assert float(table1.loc["dbcnn †", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.6)
+    assert float(table1.loc["dbcnn †", "AGIQA-3K quality PLCC ours"]) == pytest.approx(0.3)
+    assert table1.loc["dbcnn †", "AGIQA-3K quality splits"] == 2
+    assert table1.loc["dbcnn †", "AGIQA-1K SRCC ours"] == "not run (run_benchmark.py --splits ipiqa)"
+    assert table1.loc["ceiq", "AGIQA-3K quality SRCC ours"] == "n/a (not in this package)"
+    caption = (tmp_path / "ip" / "ipiqa_table1.md").read_text()
+    assert "† from the package's benchmark" in caption and "dbcnn (synthetic data, weights=random" in caption
+    assert "MATLAB feature sets" in caption
+
+    sfiqa_tables(empty, tmp_path / "sf", benchmark=bench)
+    sf1 = pd.read_csv(tmp_path / "sf" / "sfiqa_table1.csv", index_col="method")
+    assert float(sf1.loc["dbcnn †", "All SRCC ours"]) == pytest.approx(0.6)
+    assert float(sf1.loc["clip †", "All SRCC ours"]) == pytest.approx(0.2)   # SF-IQA's "CLIP" row is CLIPScore on mos_align
+    assert sf1.loc["clip †", "Bad SRCC ours"] == "n/a (the benchmark scores All only)"
+    assert sf1.loc["hps", "All SRCC ours"] == "not run (run_benchmark.py --splits sfiqa)"
+
+    # real rows never share a table with synthetic ones: a table of real rows takes the benchmark's real rows only
+    real = pd.concat([pd.read_csv(bench), pd.read_csv(bench).iloc[:1].assign(data="real", srcc=0.9)])
+    real.to_csv(bench, index=False)
+    ours = pd.read_csv(bench).iloc[:1].assign(paper="ipiqa", experiment="ipiqa", selection="best_test_sum", data="real")
+    ipiqa_tables(ours, tmp_path / "real", benchmark=bench)
+    real_table = pd.read_csv(tmp_path / "real" / "ipiqa_table1.csv", index_col="method")
+    assert float(real_table.loc["dbcnn †", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.9)
+    assert real_table.loc["dbcnn †", "AGIQA-3K quality splits"] == 1
+
+    ipiqa_tables(empty, tmp_path / "none")   # without benchmark rows nothing is filled
+    plain = pd.read_csv(tmp_path / "none" / "ipiqa_table1.csv", index_col="method")
+    assert "dbcnn" in plain.index and plain.loc["dbcnn", "AGIQA-3K quality SRCC ours"].startswith("not run")

@@ -12,6 +12,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,10 @@ from tfagiqa import results
 
 METRICS = ("srcc", "plcc")
 NOT_RUN = "not run"
+BENCHMARK_NOT_RUN = "not run (run_benchmark.py --splits {splits})"
+# why the papers' other comparison rows have no number of ours (the table notes say it)
+NOT_REBUILT = ("n/a: CEIQ, DSIQA, SISBLIM, GMLF, HIGRADE and BMPRI are MATLAB feature sets, FID, KID and ICS are "
+               "distribution metrics, not per-image scores; neither is rebuilt here.")
 SOURCE_KEYS = ("data", "weights", "profile", "backbone")
 # settings a run script varies under one experiment name: run_hypernet.py's text embedder, schedule and loss,
 # run_ipiqa.py's head and [QA] token
@@ -67,6 +72,59 @@ def load_results(path: str | os.PathLike, paper: str) -> pd.DataFrame:
         return pd.DataFrame(columns=list(results.PROVENANCE))
     table = results.read_results(path)
     return latest(table[table["paper"] == paper])
+
+
+@dataclass(frozen=True)
+class BenchmarkCells:
+    """A paper table's cells for the methods the package implements but the paper's own script does not run.
+
+    They are read from the cross-method benchmark's rows (``experiments/run_benchmark.py``, ``paper=benchmark``)
+    made under the paper's splits (``families``: dataset → split family, e.g. ``ratio802_seed42`` for IP-IQA's
+    AGIQA-3K protocol) on the same data kind as the table's own rows, so synthetic and real numbers never share a
+    table. ``names`` maps a paper's experiment name to the package method that fills it (``hypernet`` →
+    ``hyperiqa``); a paper name that is a benchmark method's own name maps to itself.
+    """
+
+    rows: pd.DataFrame
+    families: Mapping[str, str]
+    names: Mapping[str, str] = field(default_factory=dict)
+
+    def method(self, experiment: str) -> str | None:
+        """The benchmark method behind a paper table's row, or None when the benchmark has no rows for it."""
+        name = self.names.get(experiment, experiment)
+        return name if len(matching(self.rows, experiment=name)) else None
+
+    def data_kind(self, source: Mapping[str, str] | None) -> str:
+        """The data kind a table's benchmark cells must have: its own rows' kind, else real when there are such."""
+        if source is not None:
+            return source["data"]
+        return "real" if len(matching(self.rows, data="real")) else "synthetic"
+
+    def cell(self, experiment: str, dataset: str, target: str, data: str) -> pd.DataFrame:
+        """The benchmark's rows of one cell: every split of the paper's protocol the method was run on."""
+        method = self.method(experiment)
+        if method is None or dataset not in self.families:
+            return self.rows.iloc[0:0]
+        return matching(self.rows, experiment=method, dataset=dataset, target=target, data=data,
+                        split=self.families[dataset])
+
+    def note(self, used: pd.DataFrame) -> str:
+        """Caption text naming where the benchmark-filled cells come from (data, weights, backbone, profile)."""
+        if used.empty:
+            return ""
+        parts = []
+        for method, rows in used.groupby("experiment", sort=True):
+            sources = sorted({f"{r['data']} data, weights={r['weights']}, backbone {r['backbone']}, profile "
+                              f"{r['profile']}" for _, r in rows.fillna("").iterrows()})
+            parts.append(f"{method} ({'; '.join(sources)}; {len(rows)} split row(s))")
+        return "† from the package's benchmark under this paper's splits: " + ", ".join(parts) + "."
+
+
+def read_benchmark(path: str | os.PathLike | None, families: Mapping[str, str],
+                   names: Mapping[str, str] | None = None) -> BenchmarkCells:
+    """The benchmark's result rows at ``path`` (reruns collapsed) for a paper's tables; empty when there are none."""
+    rows = load_results(path, "benchmark") if path is not None else pd.DataFrame(columns=list(results.PROVENANCE))
+    return BenchmarkCells(rows, families, dict(names or {}))
 
 
 def latest(ours: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from tfagiqa import reports
 from tfagiqa.atomic import write_text
+from tfagiqa.methods import list_methods
 from tfagiqa.methods.sfiqa import METHOD
 
 SUBSETS = {"all": "All", "t2i_group=bad": "Bad", "t2i_group=medium": "Medium", "t2i_group=good": "Good"}
@@ -33,6 +34,11 @@ LABELS = {"fusion_code": "Q + S + fusion (code MLP 2→10→10→1)", "fusion_pa
           "cross_attention": "cross attention"}
 RUN_HINT = "python experiments/run_sfiqa.py --dataset {dataset}"
 DEFAULT_LABEL = {"agiqa3k": "quality", "aigiqa20k": "overall"}  # run_sfiqa.py's fusion label without --fusion-label
+# SF-IQA's AGIQA-3K split as the benchmark names it (grouped 80/20 by prompt, seed 42) and the paper's names of
+# the methods the benchmark runs under another name
+BENCHMARK_SPLITS = {"agiqa3k": "ratio802_seed42"}
+BENCHMARK_NAMES = {"hypernet": "hyperiqa", "clip": "clipscore"}
+BENCHMARK_MARK = " †"
 
 
 def _rows(ours: pd.DataFrame, experiment: str, dataset: str, subset: str, target: str | None = None) -> pd.DataFrame:
@@ -46,27 +52,49 @@ def _mean(rows: pd.DataFrame, metric: str) -> float:
     return float(rows[metric].astype(float).mean()) if len(rows) else float("nan")
 
 
-def table1(ours: pd.DataFrame, paper: pd.DataFrame, shown: set | None = None) -> pd.DataFrame:
-    """Rows = Table 1's methods; columns ``<subset> <METRIC> paper|ours`` (AGIQA-3K)."""
+def table1(ours: pd.DataFrame, paper: pd.DataFrame, shown: set | None = None,
+           benchmark: reports.BenchmarkCells | None = None, data: str = "", used: list | None = None) -> pd.DataFrame:
+    """Rows = Table 1's methods; columns ``<subset> <METRIC> paper|ours`` (AGIQA-3K).
+
+    SF-IQA's own rows come from ``ours``; a method the package runs in its benchmark is filled from ``benchmark``'s
+    rows of ``data`` kind under SF-IQA's AGIQA-3K split (row label marked †, All only: the benchmark does not score
+    the T2I groups; those rows are appended to ``used``).
+    """
     shown = set() if shown is None else shown
     rows = paper[paper["table"] == "1"]
     methods = list(dict.fromkeys(rows["experiment"]))
+    labels = {m: rows[rows["experiment"] == m]["subset"].iloc[0].split(":")[1] for m in methods}
+    outside = {m for m in methods if m not in OURS_TABLE1 and benchmark is not None and benchmark.method(m)}
     columns: dict[str, list] = {}
     for subset, title in SUBSETS.items():
         cells = {m: _rows(ours, m, "agiqa3k", subset) for m in methods if m in OURS_TABLE1}
-        for used in cells.values():
-            shown.update(used.index)
+        for cell in cells.values():
+            shown.update(cell.index)
+        if subset == "all":
+            cells.update({m: benchmark.cell(m, "agiqa3k", labels[m], data) for m in outside})
+            if used is not None:
+                used += [cells[m] for m in outside]
         for metric in ("srcc", "plcc"):
             paper_cells, our_cells = [], []
             for method in methods:
-                label = rows[rows["experiment"] == method]["subset"].iloc[0].split(":")[1]
-                paper_cells.append(reports.paper_value(rows, method, f"agiqa3k:{label}:{subset}", "", metric))
-                value = _mean(cells[method], metric) if method in OURS_TABLE1 else float("nan")
-                our_cells.append(value if not np.isnan(value) else
-                                 (reports.NOT_RUN if method in OURS_TABLE1 else "n/a (not in this package)"))
+                paper_cells.append(reports.paper_value(rows, method, f"agiqa3k:{labels[method]}:{subset}", "", metric))
+                value = _mean(cells[method], metric) if method in cells else float("nan")
+                our_cells.append(value if not np.isnan(value) else _missing(method, subset, method in outside))
             columns[f"{title} {metric.upper()} paper"] = paper_cells
             columns[f"{title} {metric.upper()} ours"] = our_cells
-    return pd.DataFrame(columns, index=pd.Index(methods, name="method"))
+    return pd.DataFrame(columns, index=pd.Index([m + BENCHMARK_MARK * (m in outside) for m in methods],
+                                                name="method"))
+
+
+def _missing(method: str, subset: str, from_benchmark: bool) -> str:
+    """What an empty "ours" cell of Table 1 says."""
+    if method in OURS_TABLE1:
+        return reports.NOT_RUN
+    if from_benchmark and subset != "all":
+        return "n/a (the benchmark scores All only)"
+    if BENCHMARK_NAMES.get(method, method) in list_methods():
+        return reports.BENCHMARK_NOT_RUN.format(splits="sfiqa")
+    return "n/a (not in this package)"
 
 
 def _settings(ours: pd.DataFrame, number: int, dataset: str) -> list[str]:
@@ -120,13 +148,15 @@ def _ablation_targets(ours: pd.DataFrame, dataset: str) -> list[str]:
     return [default, *sorted(targets - {default})]
 
 
-def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
+def make_tables(results: pd.DataFrame, out_dir, paper_csv=None, benchmark=None) -> list[Path]:
     """Write sfiqa_table1 and sfiqa_table{2,3,4}_<dataset>[_<label>] [_<source>] [_pretrain-<stages>].{md,csv}
     (the label when it is not the run script's default; the source and the stages when the rows hold several), and
-    sfiqa_other_runs[…] for rows no table shows; ``paper_csv`` None = the method's paper.csv. Returns the paths
-    written."""
+    sfiqa_other_runs[…] for rows no table shows; ``paper_csv`` None = the method's paper.csv; ``benchmark`` the
+    benchmark's results CSV (None: none), whose rows under SF-IQA's split fill Table 1's other methods. Returns the
+    paths written."""
     out_dir = Path(out_dir)
     paper = reports.read_paper(paper_csv or METHOD.paper_csv)
+    bench = reports.read_benchmark(benchmark, BENCHMARK_SPLITS, BENCHMARK_NAMES)
     ours_all = results[results["paper"] == "sfiqa"] if "paper" in results.columns else results.iloc[0:0]
     parts = _parts(reports.latest(ours_all)) if len(ours_all) else []
     sources = parts or [(None, "", ours_all)]
@@ -137,10 +167,12 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=None) -> list[Path]:
         suffix = ("_" + reports.source_tag(source) if several_sources else "") + \
                  (f"_pretrain-{_tag(pretrain)}" if several_pretrain else "")
         shown: set = set()
-        frame = table1(ours, paper, shown)
+        used: list[pd.DataFrame] = []
+        frame = table1(ours, paper, shown, bench, bench.data_kind(source), used)
         described = _describe(source, pretrain)
         line = (f"{described}; paper: AGIQA-3K 80/20 split grouped by prompt; ours: mean over "
-                f"the grouped splits run, last epoch. Not run: `{RUN_HINT.format(dataset='agiqa3k')}`.")
+                f"the grouped splits run, last epoch. Not run: `{RUN_HINT.format(dataset='agiqa3k')}`. "
+                f"{reports.NOT_REBUILT} {bench.note(pd.concat(used)) if used else ''}").strip()
         written += _write(out_dir, f"sfiqa_table1{suffix}", frame,
                           "SF-IQA Table 1: AGIQA-3K quality (mos_quality) and similarity (mos_align)", line)
         datasets = sorted(set(ours["dataset"])) if len(ours) else ["aigiqa20k"]
