@@ -607,3 +607,20 @@ def test_pickscore_loader_reads_a_hugging_face_folder(tmp_path):
                                np.asarray(source.get_vision_embeddings(images)), atol=1e-5)
     np.testing.assert_allclose(np.asarray(clip.get_text_embeddings(tokens)),
                                np.asarray(source.get_text_embeddings(tokens)), atol=1e-5)
+
+
+def test_benchmark_cell_scores_every_test_row(synthetic_root, tmp_path, monkeypatch):
+    """The benchmark adapter's smoke quality cell (one epoch here) trains on a tiny AGIQA-3K stand-in and scores
+    every test row with a finite prediction; 19 training rows leave a partial last batch (the shape that retraces)."""
+    from dataclasses import replace
+
+    from tfagiqa.data import load_dataset
+    from tfagiqa.methods.sfiqa import benchmark, protocol
+
+    monkeypatch.setitem(protocol.PROFILES, "smoke", replace(protocol.PROFILES["smoke"], epochs=1))
+    df = load_dataset("agiqa3k", synthetic_root).reset_index(drop=True)
+    train, test = df.iloc[:19], df.iloc[19:]
+    out = benchmark.fit_predict(train, test, "quality", profile="smoke", weights=None, seed=0, workdir=tmp_path)
+    assert out["predictions"].shape == (len(test),) and np.isfinite(out["predictions"]).all()
+    assert out["weights"] == "random" and out["selection"] == "last_epoch"
+    assert out["backbone"] == "swinv2-tiny-test+clip-tiny"
