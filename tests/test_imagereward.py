@@ -234,6 +234,7 @@ def test_run_hypernet_imagereward_rows_sit_in_table_iv(blip_dir, tmp_path, capsy
     assert "tfagiqa convert imagereward" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # the same training.fit resume path as test_resume.py's run_dlsr kill test; minutes on 2 cores
 def test_interrupted_fine_tuning_resumes_from_its_backup(blip_dir, tmp_path):
     """Killed after epoch 2 of 3, the split restarts at epoch 3 with the backed-up weights, moments and history."""
     from tfagiqa import distribute

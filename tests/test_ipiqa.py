@@ -281,6 +281,7 @@ def test_bpe_tokenizer_follows_openai_layout(tmp_path):
     np.testing.assert_allclose(served["quality"], direct[:, 0], atol=1e-5)
 
 
+@pytest.mark.slow  # the same training.fit resume path as test_resume.py's run_dlsr kill test; minutes on 2 cores
 def test_interrupted_repeat_resumes_from_its_backup(tmp_path, monkeypatch):
     """A split killed during epoch 2 of 3 restarts at epoch 2 from the backed-up weights, moments and metrics."""
     from tfagiqa.methods.ipiqa import protocol as protocol

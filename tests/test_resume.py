@@ -126,6 +126,7 @@ def test_run_dlsr_killed_mid_training_reports_what_an_uninterrupted_run_reports(
     pd.testing.assert_frame_equal(resumed[columns], whole[columns])
 
 
+@pytest.mark.slow  # the same training.fit resume path as test_resume.py's run_dlsr kill test; minutes on 2 cores
 @pytest.mark.parametrize("stage", ["fine-tuning", "aigc pre-training"])
 def test_sfiqa_quality_branch_killed_after_an_epoch_resumes_to_the_same_weights(stage, tmp_path, monkeypatch):
     """SF-IQA's quality branch (SAMA views: shuffled, flipped, rotated, random fragment offsets, dropout) killed

@@ -245,6 +245,27 @@ def conversion_source(converter: str, args: Any, **originals: str | os.PathLike 
     return {"command": shlex.join(command), "originals": files}
 
 
+def save_converted_scorer(args: Any, kind: str, model, network: Mapping[str, Any]) -> Path:
+    """Write the preset of a converted whole scorer (images in [0, 255] → scores): ``model.keras`` and, unless
+    ``args.no_savedmodel``, its scoring SavedModel; ``args`` are the converter's (``torch``, ``out``); print what
+    was written. ``network`` is the configuration read from the checkpoint."""
+    from tfagiqa.export import export_savedmodel
+
+    out = Path(args.out)
+    size = model.input["images"].shape[1]
+
+    def savedmodel(path: Path) -> None:
+        export_savedmodel(model, path, {"model": kind, "source": str(args.torch)})
+
+    save_preset(out, kind=kind, files={"model": model}, architecture={"network": dict(network), "input_size": size},
+                source=conversion_source(kind, args, torch=args.torch),
+                extra={} if args.no_savedmodel else {"savedmodel": savedmodel})
+    print(f"wrote {out / 'model.keras'} (images {size}² in [0, 255] → quality; {kind} preset {out})")
+    if not args.no_savedmodel:
+        print(f"wrote {out / 'savedmodel'} (image resized to {size}²)")
+    return out
+
+
 def sha256(path: str | os.PathLike) -> str:
     """Hex sha256 of a file (read in 1 MiB blocks), or of every file under a folder in name order."""
     digest = hashlib.sha256()

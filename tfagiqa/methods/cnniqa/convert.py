@@ -83,26 +83,11 @@ def convert(state: dict[str, np.ndarray], input_size: int | None = None) -> kera
 
 
 def run(args: argparse.Namespace) -> int:
-    """Convert; write a cnniqa preset (model.keras and, unless --no-savedmodel, the scoring SavedModel); print
-    what was written."""
+    """Convert; write a cnniqa preset (model.keras and, unless --no-savedmodel, the scoring SavedModel)."""
     from dataclasses import asdict
 
-    from tfagiqa.export import export_savedmodel
-    from tfagiqa.presets import conversion_source, save_preset
+    from tfagiqa.presets import save_converted_scorer
 
     state = load_state_dict(args.torch)
-    model = convert(state, args.input_size)
-    out = Path(args.out)
-    size = model.input["images"].shape[1]
-
-    def savedmodel(path: Path) -> None:
-        export_savedmodel(model, path, {"model": "cnniqa", "source": str(args.torch)})
-
-    save_preset(out, kind="cnniqa", files={"model": model},
-                architecture={"network": asdict(config_from_state(state)), "input_size": size},
-                source=conversion_source("cnniqa", args, torch=args.torch),
-                extra={} if args.no_savedmodel else {"savedmodel": savedmodel})
-    print(f"wrote {out / 'model.keras'} (images {size}² in [0, 255] → quality; cnniqa preset {out})")
-    if not args.no_savedmodel:
-        print(f"wrote {out / 'savedmodel'} (image resized to {size}²)")
+    save_converted_scorer(args, "cnniqa", convert(state, args.input_size), asdict(config_from_state(state)))
     return 0
