@@ -117,7 +117,8 @@ class BenchmarkCells:
             sources = sorted({f"{r['data']} data, weights={r['weights']}, backbone {r['backbone']}, profile "
                               f"{r['profile']}" for _, r in rows.fillna("").iterrows()})
             parts.append(f"{method} ({'; '.join(sources)}; {len(rows)} split row(s))")
-        return "† from the package's benchmark under this paper's splits: " + ", ".join(parts) + "."
+        synthetic = " — synthetic rows are NOT a reproduction (stand-in data)" if (used["data"] != "real").any() else ""
+        return "† from the package's benchmark under this paper's splits: " + ", ".join(parts) + synthetic + "."
 
 
 def read_benchmark(path: str | os.PathLike | None, families: Mapping[str, str],
