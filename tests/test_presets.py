@@ -390,3 +390,52 @@ def test_converted_hyperiqa_scores_alike_from_preset_older_folder_and_file(conve
     for weights in (folder, older, older / "model.keras"):
         got = tfagiqa.create_scorer("hyperiqa", weights=str(weights))({"images": pixels(64)})["quality"]
         np.testing.assert_allclose(np.asarray(got), expected, atol=1e-6)
+
+
+def test_every_catalogue_model_builds_tiny_and_scores_two_images(converted, run_models, tmp_path):
+    """Every registered catalogue entry, built in a tiny configuration (the tiny presets the converters and runs
+    write; NIQE/BRISQUE need none; PickScore, whose only weights are a Hugging Face folder, through its own random
+    builder with the tiny CLIP), scores two images through ``tfagiqa.Scorer``: a new entry without a tiny
+    configuration here fails this test."""
+    torch = pytest.importorskip("torch")
+    from test_hps import CONTEXT, EMBED, PATCH, RESOLUTION, TEXT_WIDTH, WIDTH
+    from torch_clip import BPE_VOCAB, CLIP, randomise, write_bpe
+
+    from tfagiqa.backbones import clip_resnet, clip_text
+    from tfagiqa.backbones.clip_vit import TINY_CLIP
+    from tfagiqa.methods.hps import convert as hps_convert
+    from tfagiqa.methods.ipiqa import model as ipiqa
+    from tfagiqa.methods.pickscore.scorers import random_scorer
+
+    hps = {}
+    for version in ("v1", "v2"):  # a random one-layer ViT CLIP per version (the activation does not matter here)
+        clip = randomise(CLIP(("vit", PATCH, WIDTH, 1, 2), RESOLUTION, EMBED, BPE_VOCAB, CONTEXT, TEXT_WIDTH, 1,
+                              activation=torch.nn.GELU))
+        torch.save({"state_dict": clip.state_dict()}, tmp_path / f"{version}.pt")
+        assert hps_convert.run(argparse.Namespace(torch=str(tmp_path / f"{version}.pt"), version=version,
+                                                  bpe=str(write_bpe(tmp_path / "bpe.txt.gz")),
+                                                  out=str(tmp_path / version))) == 0
+        hps[f"hps-{version}"] = tmp_path / version
+    config = ipiqa.IPIQAConfig(outputs=("overall",), image_size=64, vision=clip_resnet.tiny_config(64),
+                               text=clip_text.tiny_text_config())
+    ipiqa.scoring_model(ipiqa.build_ipiqa(config), config.outputs).save(tmp_path / "ipiqa_agiqa1k.keras")
+    tiny = {
+        "brisque": None, "niqe": None, **hps,
+        "clipiqa": converted["clip-rn50"], "clipiqa+": converted["clipiqa+"], "cnniqa": converted["cnniqa"],
+        "dbcnn": converted["dbcnn"], "hyperiqa": converted["hyperiqa"], "imagereward": converted["imagereward"],
+        "dlsr-perception": run_models["perception_after_fold1"][0], "dlsr-alignment": run_models["alignment_fold1"][0],
+        "ipiqa-agiqa1k": tmp_path / "ipiqa_agiqa1k.keras", "ipiqa-agiqa3k": run_models["ipiqa_agiqa3k_scorer"][0],
+        "sfiqa": run_models["agiqa3k_fusion_code_quality_split1"][0],
+        "sfiqa-quality": run_models["agiqa3k_quality_quality_split1"][0], "pickscore": random_scorer(TINY_CLIP),
+    }
+    assert sorted(tiny) == tfagiqa.list_models()
+    images = [np.asarray(image, dtype="uint8") for image in pixels(48)]
+    for name, weights in tiny.items():
+        entry = get_entry(name)
+        model = weights if isinstance(weights, keras.Model) else \
+            tfagiqa.create_scorer(name, None if weights is None else str(weights))
+        scorer = tfagiqa.Scorer.from_keras(model)
+        scores = scorer(images, prompts=["a red cat", "a dog in snow"] if entry.needs_prompt else None)
+        assert set(scores) == set(entry.outputs), name
+        for output, values in scores.items():
+            assert values.shape == (2,) and np.isfinite(values).all(), (name, output, values)
