@@ -227,9 +227,8 @@ class Run:
             self.save(model, f"fusion_{kind}_{label}_{tag}", "fusion", label, common["index"], architecture={
                 "fusion": kind, "quality": f"{ds}_quality_{label}_{tag}",
                 "similarity": f"{ds}_similarity_{label}_{tag}"})
-        for experiment in protocol.TABLE2_ROWS:
-            self.record("2", experiment, label, scores=protocol.scored(outcome.predictions[experiment], test, label),
-                        **common)
+        for row in protocol.TABLE2_ROWS:
+            self.record("2", row, label, scores=protocol.scored(outcome.predictions[row], test, label), **common)
         if self.args.checkpoints > 1:
             preds = [outcome.predictions["fusion_code"]]
             for k in range(1, self.args.checkpoints):

@@ -195,7 +195,7 @@ def export_savedmodel(model: keras.Model, out_dir: str | Path, metadata: dict | 
     ``out_dir`` is replaced only once the new one is complete."""
     out_dir = Path(out_dir)
     info = describe(model)
-    size, with_prompt, outputs = info["input_size"], info["needs_prompt"], info["outputs"]
+    size, with_prompt = info["input_size"], info["needs_prompt"]
     archive = keras.export.ExportArchive()
     archive.track(model)
 
