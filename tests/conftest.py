@@ -1,8 +1,9 @@
 """Shared fixtures: the real label files beside the checkout (../shared/data), skipped with a reason when absent;
 small synthetic datasets of every layout; the hypothesis profiles.
 
-Hypothesis profiles: ``default`` (few examples, for the 15-minute suite) and ``thorough`` (many), selected with
-``pytest --hypothesis-profile=thorough``. Property tests scale their own example counts with :func:`examples`.
+Hypothesis profiles: ``default`` (few examples, for the 15-minute suite; derandomised, so that every run of the
+suite, CI's included, draws the same examples) and ``thorough`` (many, freshly drawn each run, failures kept in
+``.pytest_cache/hypothesis`` and replayed first), selected with ``pytest --hypothesis-profile=thorough``. Property tests scale their own example counts with :func:`examples`.
 """
 
 import os
@@ -31,7 +32,7 @@ SYNTHETIC_DIRS = _synthetic_dirs()
 SYNTHETIC_N = 24
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
-settings.register_profile("default", max_examples=10, database=None, **_COMMON)
+settings.register_profile("default", max_examples=10, database=None, derandomize=True, **_COMMON)
 settings.register_profile("thorough", max_examples=400,
                           database=DirectoryBasedExampleDatabase(ROOT / ".pytest_cache" / "hypothesis"), **_COMMON)
 settings.load_profile("default")

@@ -190,6 +190,15 @@ def sheet_edit(file: str, row: int, column: str, value) -> Callable[[Path], None
     return lambda d: set_sheet_cell(d / file, row, column, value)
 
 
+def sheet_row(file: str, row: int, values: list) -> Callable[[Path], None]:
+    """Replace a whole data row (0 = the first after the header)."""
+    def mutate(d: Path) -> None:
+        rows = sheet_rows(d / file)
+        rows[row + 1] = values
+        write_sheet(d / file, rows)
+    return mutate
+
+
 def sheet_header_only(file: str) -> Callable[[Path], None]:
     return lambda d: write_sheet(d / file, sheet_rows(d / file)[:1])
 
@@ -265,6 +274,8 @@ CASES = [
          ("AIGC_MOS_Zscore.xlsx row 3", "MOS is 'high'")),
     Case("1k-empty-label", "agiqa1k", sheet_edit("AIGC_MOS_Zscore.xlsx", 2, "MOS", None), "problems",
          ("row 4", "NaN overall label")),
+    Case("1k-na-only-row", "agiqa1k", sheet_row("AIGC_MOS_Zscore.xlsx", 1, [None, None, "N/A"]), "problems",
+         ("AIGC_MOS_Zscore.xlsx row 3", "no image name")),
     Case("1k-bad-name", "agiqa1k", sheet_edit("AIGC_MOS_Zscore.xlsx", 0, "Image", 12345), "problems",
          ("'12345' is not {deepai|dreamStudio}",)),
     Case("1k-missing-image", "agiqa1k", image_to("missing", "agiqa1k", 2), "problems", ("missing image",)),

@@ -118,11 +118,12 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 def read_excel(path: Path, header: int | None = 0) -> pd.DataFrame:
     """The first sheet of a spreadsheet (DataError for a damaged file or an empty sheet, naming the sheet);
-    fully blank rows are dropped, ``attrs["rows"]`` holds each row's number in the sheet."""
+    fully blank rows are dropped, ``attrs["rows"]`` holds each row's number in the sheet. Text such as
+    ``'N/A'`` stays text (not NaN), so that a row holding only it is reported, not dropped as blank."""
     try:
         with pd.ExcelFile(path, engine="openpyxl") as book:
             sheets = list(book.sheet_names)
-            table = book.parse(sheets[0], header=header)
+            table = book.parse(sheets[0], header=header, keep_default_na=False, na_values=[""])
     except Exception as exc:  # openpyxl raises many unrelated types for a damaged file
         raise DataError(f"cannot read spreadsheet {path}: {str(exc) or type(exc).__name__}. "
                         "Is it an .xlsx file? Open and re-save it in a spreadsheet program.") from exc
