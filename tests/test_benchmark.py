@@ -3,6 +3,7 @@
 
 import contextlib
 import io
+import re
 
 import numpy as np
 import pandas as pd
@@ -104,7 +105,7 @@ def test_bad_input_is_one_error_line(tmp_path, extra, message):
     assert not (tmp_path / "out" / "results.csv").exists()
 
 
-def test_every_registered_adapter_keeps_the_contract():
+def test_every_registered_adapter_keeps_the_contract(tmp_path):
     loaded = adapters.chosen(None)
     assert {"dlsr", "ipiqa", "sfiqa", "hyperiqa", "imagereward", "clipscore", "resnet50", "pickscore"} <= {
         a.name for a in loaded}
@@ -112,7 +113,11 @@ def test_every_registered_adapter_keeps_the_contract():
         assert isinstance(adapter.needs_prompt, bool) and isinstance(adapter.trained, bool)
         served = [t for t in ("quality", "alignment", "overall") if adapter.skip_reason(t) is None]
         assert served, adapter.name
-        assert isinstance(adapter.skip_reason("authenticity"), str) or "authenticity" in served
+        reason = adapter.skip_reason("authenticity")
+        assert isinstance(reason, str), adapter.name
+        with pytest.raises(TfagiqaError, match=re.escape(f"{adapter.name}: {reason}")):  # refused before any work
+            adapter.fit_predict(pd.DataFrame(), pd.DataFrame(), "authenticity", profile="smoke", weights=None,
+                                seed=0, workdir=tmp_path)
     with pytest.raises(TfagiqaError, match="twice"):
         adapters.parse_weights(["niqe=a", "niqe=b"], ["niqe"])
 

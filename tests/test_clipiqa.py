@@ -15,11 +15,13 @@ import tensorflow as tf
 import tfagiqa
 from older_layouts import older_layout
 from tfagiqa.backbones import clip_convert, clip_resnet, clip_text
+from tfagiqa.benchmark import adapters
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import WeightsError
 from tfagiqa.export import ViewPolicy, export_savedmodel
 from tfagiqa.layers import normalisation
 from tfagiqa.layers.attention_pool import AttentionPool2d
+from tfagiqa.methods import get_method
 from tfagiqa.methods.clipiqa import convert as plus_convert
 from tfagiqa.methods.clipiqa import learned_prompts, scorers
 from tfagiqa.methods.clipiqa.model import AntonymPromptScore, PositionFreeAttentionPool
@@ -245,8 +247,9 @@ def test_benchmark_scores_the_test_split_deterministically(split, tmp_path):
     decoded = np.stack([np.asarray(Image.open(path)) for path in test["image"]]).astype("float32")
     resized = tf.image.resize(decoded, (benchmark.TINY_SIZE,) * 2, antialias=True)
     np.testing.assert_allclose(out["predictions"], np.asarray(model({"images": resized})["quality"]), atol=1e-6)
-    with pytest.raises(tfagiqa.errors.TfagiqaError, match="never reads the prompt"):
-        benchmark.fit_predict(train, test, "alignment", profile="smoke", weights="none", seed=0, workdir=tmp_path)
+    with pytest.raises(tfagiqa.errors.TfagiqaError, match="clipiqa: .*never reads the prompt"):
+        adapters.load(get_method("clipiqa")).fit_predict(train, test, "alignment", profile="smoke", weights="none",
+                                                         seed=0, workdir=tmp_path)
 
 
 @needs_torch

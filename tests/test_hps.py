@@ -16,6 +16,8 @@ from tfagiqa.backbones.clip_text import tokenize
 from tfagiqa.catalogue import get_entry
 from tfagiqa.errors import TfagiqaError, WeightsError
 from tfagiqa.export import ViewPolicy, export_savedmodel, image_views
+from tfagiqa.benchmark import adapters
+from tfagiqa.methods import get_method
 from tfagiqa.methods.hps import benchmark, convert, scorers
 from tfagiqa.methods.hps.model import PreferenceScore
 from tfagiqa.backbones.clip_vit import TINY_CLIP
@@ -217,8 +219,9 @@ def test_benchmark_scores_test_rows_with_their_prompts(split, tmp_path):
     crops = image_views(tf.constant(decoded(test)), size, ViewPolicy(**views))[:, 0]
     expected = np.asarray(model({"images": crops, "prompt": tf.constant(test["prompt"].tolist())})["hps"])
     np.testing.assert_allclose(out["predictions"], expected, atol=1e-4)
-    with pytest.raises(TfagiqaError, match="no authenticity reading"):
-        benchmark.fit_predict(train, test, "authenticity", profile="smoke", weights="none", seed=0, workdir=tmp_path)
+    with pytest.raises(TfagiqaError, match="hps: HPS gives one preference score; there is no authenticity reading"):
+        adapters.load(get_method("hps")).fit_predict(train, test, "authenticity", profile="smoke", weights="none",
+                                                     seed=0, workdir=tmp_path)
 
 
 @needs_torch

@@ -6,7 +6,8 @@ A benchmarkable method names its adapter module in its registry record (``Method
 * ``NEEDS_PROMPT: bool`` — whether it reads the prompt for some target;
 * ``TRAINED: bool`` — whether it learns from the training side (zero-shot methods ignore it);
 * ``skip_reason(target) -> str | None`` — why it cannot serve ``target`` (quality, alignment, overall), or None;
-* ``fit_predict(train, test, label, *, profile, weights, seed, workdir) -> dict`` — train on ``train[label]`` (when
+* ``fit_predict(train, test, label, *, profile, weights, seed, workdir) -> dict`` — called only for a ``label``
+  that ``skip_reason`` accepts (:meth:`Adapter.fit_predict` refuses the others): train on ``train[label]`` (when
   it trains; choosing epochs without the test side) and score ``test``: ``{"predictions": float array
   [len(test)] in test's row order, higher = better; "weights": what it started from; "backbone": str; "notes":
   str}``, optionally ``"selection"`` (how the final model was chosen: ``last_epoch``, ``best_val_loss``, …;
@@ -54,7 +55,11 @@ class Adapter:
 
     def fit_predict(self, train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str,
                     weights: str | None, seed: int, workdir: pathlib.Path) -> dict:
-        """The adapter's answer for one split, checked: one finite prediction per test row."""
+        """The adapter's answer for one split, checked: one finite prediction per test row (a TfagiqaError, saying
+        why, for a target the method cannot serve)."""
+        reason = self.skip_reason(label)
+        if reason:
+            raise TfagiqaError(f"{self.name}: {reason}")
         answer = dict(self.module.fit_predict(train, test, label, profile=profile, weights=weights, seed=seed,
                                               workdir=workdir))
         predictions = np.asarray(answer.get("predictions"), dtype=np.float64).reshape(-1)

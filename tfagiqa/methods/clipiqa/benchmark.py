@@ -64,9 +64,6 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     """Score ``test`` with CLIP-IQA (``train`` is not used: zero-shot); the score is P("Good photo.")."""
     from tfagiqa.methods.zero_shot import score_frame
 
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     model, weights_label, backbone = resolve(weights, profile, seed)
     predictions = score_frame(model, test, "quality")
     variant = "CLIP-IQA+ (learned prompt context)" if backbone.endswith("learned_prompts") else "CLIP-IQA"

@@ -37,9 +37,6 @@ def skip_reason(target: str) -> str | None:
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,
                 seed: int, workdir: pathlib.Path) -> dict:
     """CLIPScore of every test image with its prompt; nothing is fitted."""
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     chosen = settings(profile)
     start = protocol.resolve_clip(weights or "auto", chosen)
     if not hasattr(start.vision, "layers"):

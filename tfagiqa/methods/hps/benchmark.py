@@ -60,9 +60,6 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     """Score ``test`` (image, prompt) with HPS = 100·cos; ``train`` is not used (zero-shot)."""
     from tfagiqa.methods.zero_shot import score_frame
 
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     model, views, weights_label, backbone = resolve(weights, profile, seed)
     predictions = score_frame(model, test, "hps", views)
     notes = (f"zero-shot HPS (100·cos of image and prompt embeddings) compared with the {label} MOS; "

@@ -72,9 +72,6 @@ def train_last_epoch(build: Callable[[], keras.Model], train: pd.DataFrame, test
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,
                 seed: int, workdir: pathlib.Path) -> dict:
     """Fine-tune IP-IQA on ``train[label]`` and score ``test`` with the last epoch's model."""
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     chosen = settings(profile)
     start = protocol.resolve_clip(weights or "auto", chosen)
     if not hasattr(start.vision, "layers"):

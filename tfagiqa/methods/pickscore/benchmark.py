@@ -72,9 +72,6 @@ def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile:
     from tfagiqa.methods.pickscore.scorers import VIEWS
     from tfagiqa.methods.zero_shot import score_frame
 
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     model, weights_label, backbone = resolve(weights, profile, seed)
     size = model.input["images"].shape[1]
     predictions = score_frame(model, test, "pickscore", {**VIEWS, "resize_to": size})

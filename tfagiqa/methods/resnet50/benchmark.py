@@ -17,7 +17,6 @@ import keras
 import pandas as pd
 
 from tfagiqa.benchmark.frames import result
-from tfagiqa.errors import TfagiqaError
 from tfagiqa.methods.baselines.models import resnet50_regressor
 from tfagiqa.methods.ipiqa.benchmark import settings, train_last_epoch
 
@@ -34,9 +33,6 @@ def skip_reason(target: str) -> str | None:
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, label: str, *, profile: str, weights: str | None,
                 seed: int, workdir: pathlib.Path) -> dict:
     """Fine-tune the regressor on ``train[label]`` and score ``test`` with the last epoch's model."""
-    reason = skip_reason(label)
-    if reason:
-        raise TfagiqaError(reason)
     chosen = settings(profile)
     spec = weights if weights is not None else ("none" if chosen.tiny else "auto")
     tiny = chosen.tiny and spec == "none"
