@@ -413,6 +413,8 @@ def test_benchmark_rows_fill_the_paper_tables_rows_of_methods_the_package_implem
     caption = (tmp_path / "ip" / "ipiqa_table1.md").read_text()
     assert "† from the package's benchmark" in caption and "dbcnn (synthetic data, weights=random" in caption
     assert "MATLAB feature sets" in caption
+    assert "ours (run_ipiqa.py rows): selection best_test_sum (zero_shot for CLIPScore), mean over no split(s)" in \
+        caption   # the † rows' splits are counted in their own note, not as IP-IQA's
 
     sfiqa_tables(empty, tmp_path / "sf", benchmark=bench)
     sf1 = pd.read_csv(tmp_path / "sf" / "sfiqa_table1.csv", index_col="method")
@@ -429,6 +431,7 @@ def test_benchmark_rows_fill_the_paper_tables_rows_of_methods_the_package_implem
     real_table = pd.read_csv(tmp_path / "real" / "ipiqa_table1.csv", index_col="method")
     assert float(real_table.loc["dbcnn †", "AGIQA-3K quality SRCC ours"]) == pytest.approx(0.9)
     assert real_table.loc["dbcnn †", "AGIQA-3K quality splits"] == 1
+    assert "mean over 1 split(s)" in (tmp_path / "real" / "ipiqa_table1.md").read_text()
 
     ipiqa_tables(empty, tmp_path / "none")   # without benchmark rows nothing is filled
     plain = pd.read_csv(tmp_path / "none" / "ipiqa_table1.csv", index_col="method")

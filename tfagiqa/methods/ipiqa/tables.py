@@ -126,9 +126,10 @@ def make_tables(results: pd.DataFrame, out_dir, paper_csv=None, benchmark=None) 
             for tag, selection in SELECTIONS.items():
                 used: list[pd.DataFrame] = []
                 frame = table(ours, paper, number, selection, shown, bench, bench.data_kind(source), used)
-                splits = sorted({int(n) for c in frame.columns if c.endswith("splits") for n in frame[c]} - {0})
+                own = frame[~frame.index.str.endswith(BENCHMARK_MARK)]
+                splits = sorted({int(n) for c in own.columns if c.endswith("splits") for n in own[c]} - {0})
                 line = (f"{reports.describe_source(source)}; paper: mean of 10 grouped 80/20 splits, best test epoch; "
-                        f"ours: selection {selection} (zero_shot for CLIPScore), mean over "
+                        f"ours (run_ipiqa.py rows): selection {selection} (zero_shot for CLIPScore), mean over "
                         f"{', '.join(map(str, splits)) or 'no'} split(s). Not run: `{RUN_HINT.format(dataset='agiqa3k')}`"
                         f" with --ablation N / --baseline NAME. {reports.NOT_REBUILT}")
                 note = bench.note(pd.concat(used)) if used else ""
