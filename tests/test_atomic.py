@@ -22,9 +22,18 @@ ROOT = Path(__file__).resolve().parents[1]
 KILLS = 6
 CHUNK = 64 * 1024
 
+# The children load the package without running its __init__ (which imports Keras and TensorFlow, seconds a
+# process): they need only tfagiqa.atomic and tfagiqa.results, which import neither.
+BARE_PACKAGE = f"""
+import sys, types
+package = types.ModuleType("tfagiqa")
+package.__path__ = [{str(ROOT / "tfagiqa")!r}]
+sys.modules["tfagiqa"] = package
+"""
+
 # The child rewrites the target forever, one version after another, each version self-checking (its number,
 # its length and the SHA-256 of its body); it prints "ready" once the first version is complete.
-WRITER = """
+WRITER = BARE_PACKAGE + """
 import hashlib, os, sys
 from pathlib import Path
 from tfagiqa.atomic import atomic_path
@@ -53,7 +62,7 @@ while True:
     version += 1
 """
 
-RESULTS_WRITER = """
+RESULTS_WRITER = BARE_PACKAGE + """
 import sys
 from tfagiqa.results import append_rows, provenance
 row = provenance(paper="dlsr", experiment="kill", dataset="agiqa3k", data="synthetic", weights="random",

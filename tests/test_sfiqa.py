@@ -239,9 +239,14 @@ def test_aigiqa20k_split_sizes_and_stratification(tmp_path):
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
-    """The smoke profile on the AGIQA-3K stand-in, 1 epoch, no pre-training (the script's path, shortened), under
-    MirroredStrategy (one replica here), so every fit also goes through its epoch backup."""
+    """The smoke profile on a 100-image AGIQA-3K stand-in (written where the real dataset goes; its marker keeps
+    it synthetic), 1 epoch, no pre-training (the script's path, shortened), under MirroredStrategy (one replica
+    here), so every fit also goes through its epoch backup."""
+    from tfagiqa.data import DIRNAMES
+    from tfagiqa.data.synthetic import write_synthetic
+
     root = tmp_path_factory.mktemp("sfiqa")
+    write_synthetic("agiqa3k", root / "data" / DIRNAMES["agiqa3k"], n=100)
     script = load_script("run_sfiqa")
     code = script.main(["--dataset", "agiqa3k", "--profile", "smoke", "--data-root", str(root / "data"),
                         "--out", str(root / "out"), "--epochs", "1", "--no-pretrain", "--target", "overall",
