@@ -352,8 +352,14 @@ def test_tables_keep_pretraining_settings_apart(tmp_path):
 
 @pytest.fixture(scope="module")
 def stage_root(tmp_path_factory):
-    """A data root for the pre-training tests; the stand-ins are written there on first use."""
-    return tmp_path_factory.mktemp("sfiqa_stages")
+    """A data root for the pre-training tests: a 100-image AGIQA-3K stand-in (the fine-tuning target, written where
+    the real dataset goes; its marker keeps it synthetic); the other stand-ins are written on first use."""
+    from tfagiqa.data import DIRNAMES
+    from tfagiqa.data.synthetic import write_synthetic
+
+    root = tmp_path_factory.mktemp("sfiqa_stages")
+    write_synthetic("agiqa3k", root / DIRNAMES["agiqa3k"], n=100)
+    return root
 
 
 def test_aigc_stage_pools_the_four_datasets_on_one_scale(stage_root):
