@@ -255,6 +255,29 @@ def smoke_run(tmp_path_factory):
     return root
 
 
+@pytest.mark.parametrize("kind", ["code", "paper"])
+def test_fusion_training_is_that_many_full_batch_epochs(kind):
+    """train_fusion's one compiled run of ``fusion_epochs`` full-batch steps gives the weights of Keras fitting that
+    many one-batch epochs (the paper's loop), from the same seed."""
+    from tfagiqa.methods.sfiqa import protocol
+
+    rng = np.random.default_rng(0)
+    q, s = rng.normal(size=40).astype("float32"), rng.normal(size=40).astype("float32")
+    mos = (q + 0.5 * s + rng.normal(size=40) * 0.1).astype("float32")
+    profile = protocol.PROFILES["smoke"].but(fusion_epochs=25)
+    fused = protocol.train_fusion(kind, q, s, mos, profile, seed=3)
+    keras.utils.set_random_seed(3)
+    epochs = sfiqa.fusion_model(kind)
+    epochs.compile(optimizer=keras.optimizers.Adam(profile.lr_fusion), loss="mse")
+    epochs.fit(np.stack([q, s], 1), mos, epochs=25, batch_size=40, shuffle=False, verbose=0)
+    assert int(fused.optimizer.iterations) == int(epochs.optimizer.iterations) == 25
+    for got, want in zip(fused.get_weights(), epochs.get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    keras.utils.set_random_seed(3)
+    start = sfiqa.fusion_model(kind).get_weights()
+    assert max(float(np.abs(a - b).max()) for a, b in zip(fused.get_weights(), start)) > 1e-3  # it did train
+
+
 def test_fusion_rows_come_from_the_same_trained_branches(smoke_run):
     from tfagiqa.methods.sfiqa import protocol as protocol
 
