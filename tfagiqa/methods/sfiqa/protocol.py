@@ -430,7 +430,7 @@ def train_fusion(kind: str, q: np.ndarray, s: np.ndarray, mos: np.ndarray, profi
     model.compile(optimizer=keras.optimizers.Adam(profile.lr_fusion), loss="mse",
                   steps_per_execution=profile.fusion_epochs)
     batch = (np.stack([q, s], 1).astype("float32"), mos.astype("float32"))
-    model.fit(tf.data.Dataset.from_tensors(batch).repeat(profile.fusion_epochs), epochs=1, verbose=0)
+    model.fit(tf.data.Dataset.from_tensors(batch).repeat(profile.fusion_epochs), epochs=1, shuffle=False, verbose=0)
     return model
 
 
