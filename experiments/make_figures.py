@@ -37,13 +37,16 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     method = for_paper(args.paper)
     results_path = Path(args.results or f"results/reproduced/{args.paper}/results.csv")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"make_figures: error: --out {args.out} is a file, not a folder", file=sys.stderr)
+        return 2
     if not results_path.exists():
         print(f"no results at {results_path}: figures show the paper's bars only")
     try:
         ours = reports.load_results(results_path, args.paper)
         for path in method.module(method.figures).make_figures(ours, Path(args.out), args.paper_csv):
             print(f"wrote {path}")
-    except TfagiqaError as exc:
+    except (TfagiqaError, OSError) as exc:  # OSError: an --out that is a file, no permission, a full disk
         print(f"make_figures: error: {exc}", file=sys.stderr)
         return 2
     return 0

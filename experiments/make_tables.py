@@ -43,6 +43,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     method = for_paper(args.paper)
     results_path = Path(args.results or f"results/reproduced/{args.paper}/results.csv")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"make_tables: error: --out {args.out} is a file, not a folder", file=sys.stderr)
+        return 2
     if not results_path.exists():
         print(f"no results at {results_path}: tables show the paper's numbers and 'not run' for ours")
     try:
@@ -52,7 +55,7 @@ def main(argv=None) -> int:
         extra = {"benchmark": benchmark} if "benchmark" in inspect.signature(make).parameters else {}
         for path in make(ours, Path(args.out), args.paper_csv, **extra):
             print(f"wrote {path}")
-    except TfagiqaError as exc:
+    except (TfagiqaError, OSError) as exc:  # OSError: an --out that is a file, no permission, a full disk
         print(f"make_tables: error: {exc}", file=sys.stderr)
         return 2
     return 0

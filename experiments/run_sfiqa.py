@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="skip stage (i), the NR-IQA pre-training (stage (ii) starts from the SwinV2 weights)")
     p.add_argument("--no-aigc-pretrain", action="store_true",
                    help="skip stage (ii), the AIGC pre-training (the fine-tuning starts from stage (i))")
-    p.add_argument("--checkpoints", type=int, default=1,
+    p.add_argument("--checkpoints", type=experiment.count(1), default=1,
                    help="train this many (Q, S, fusion) triples with different seeds and also report their average "
                         "(the official inference averages 4 checkpoints)")
     p.add_argument("--split", default="1", help="which grouped split (1-based) or 'all' (AIGIQA-20K has one)")

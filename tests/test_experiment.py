@@ -85,6 +85,28 @@ def test_models_are_saved_whole_under_their_name(tmp_path):
     np.testing.assert_array_equal(preset.load().get_weights()[0], model.get_weights()[0])
 
 
+@pytest.mark.parametrize("extra, message", [(["--epochs", "0"], "--epochs: must be at least 1, got 0"),
+                                            (["--repeats", "-2"], "--repeats: must be at least 1, got -2"),
+                                            (["--seed", "-5"], "--seed: must be from 0 to 4294967295, got -5"),
+                                            (["--epochs", "two"], "--epochs: 'two' is not a whole number")])
+def test_counts_are_checked_by_the_parser(tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        args(tmp_path, *extra)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--out", "--data-root"])
+def test_a_file_given_for_a_folder_stops_before_any_work(tmp_path, capsys, option):
+    """--out or --data-root naming a file: one line from main(), before the run does anything (the output folder
+    is otherwise made when the experiment starts, so a folder that cannot be made fails then, not after training)."""
+    (tmp_path / "file").write_text("x")
+    parsed = args(tmp_path, option, str(tmp_path / "file"), "--strategy", "default")
+    assert experiment.main("run_x", lambda: experiment.Experiment(parsed, "dlsr")) == 2
+    assert capsys.readouterr().err.strip() == f"run_x: error: {option} {tmp_path / 'file'} is a file, not a folder; give a folder"
+    made = experiment.Experiment(args(tmp_path, "--strategy", "default"), "dlsr")
+    assert made.out.is_dir()
+
+
 def test_main_turns_package_errors_into_one_line(capsys):
     def fails():
         raise DataError("data.csv row 3: mos_quality is 'high', not a number")
@@ -92,3 +114,9 @@ def test_main_turns_package_errors_into_one_line(capsys):
     assert experiment.main("run_x", fails) == 2
     assert capsys.readouterr().err.strip() == "run_x: error: data.csv row 3: mos_quality is 'high', not a number"
     assert experiment.main("run_x", lambda: None) == 0
+
+    def no_permission():
+        raise PermissionError(13, "Permission denied", "/results/out")
+
+    assert experiment.main("run_x", no_permission) == 2
+    assert capsys.readouterr().err.strip() == "run_x: error: [Errno 13] Permission denied: '/results/out'"

@@ -207,6 +207,24 @@ def test_make_tables_without_results_shows_paper_and_not_run(tmp_path, capsys):
     assert len(table4) == 5 * 12 and (table4["ours SRCC"] == reports.NOT_RUN).all()
 
 
+@pytest.mark.parametrize("script", ["make_tables", "make_figures"])
+def test_bad_paths_are_one_line_errors(script, tmp_path, capsys):
+    """An --out that is a file, an unreadable --paper-csv or one without the transcription's columns: exit 2, one
+    line."""
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "columns.csv").write_text("a,b\n1,2\n")
+    main = load_script(script).main
+    cases = [(["--out", str(tmp_path / "file")], "file is a file, not a folder"),
+             (["--paper-csv", str(tmp_path / "empty.csv")], "empty.csv is not a readable paper transcription CSV"),
+             (["--paper-csv", str(tmp_path / "columns.csv")], "lacks the column(s) ['table', 'experiment'")]
+    for argv, message in cases:
+        out = [] if "--out" in argv else ["--out", str(tmp_path / "out")]
+        assert main([*argv, *out]) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"{script}: error: ") and message in err and len(err.strip().splitlines()) == 1, err
+
+
 @pytest.mark.parametrize("with_results", [True, False])
 def test_make_figures_writes_every_png(synthetic, tmp_path, with_results):
     results_path = tmp_path / "results.csv"

@@ -41,6 +41,20 @@ RUN_FIELDS = ("experiment", "dataset", "data", "weights", "backbone", "image_siz
 SYNTHETIC = "SYNTHETIC stand-in data: these numbers test the code path; they are NOT the paper's numbers."
 
 
+def count(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an integer in ``minimum..maximum`` (argparse's one-line usage error otherwise)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"from {minimum} to {maximum}" if maximum is not None else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser, *, out: str, profiles: Sequence[str], weights: str,
                   repeats: bool = False) -> None:
     """The options every run script takes (``repeats``: also ``--repeats`` for scripts that run N splits)."""
@@ -50,10 +64,12 @@ def add_arguments(parser: argparse.ArgumentParser, *, out: str, profiles: Sequen
     parser.add_argument("--profile", default="auto", choices=["auto", *profiles],
                         help="auto: paper on real data, smoke on synthetic")
     parser.add_argument("--weights", default="auto", help=weights)
-    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--epochs", type=count(1), default=None, help="override the profile's epochs")
     if repeats:
-        parser.add_argument("--repeats", type=int, default=None, help="grouped splits to run (default: the profile's)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of initialisation and training (splits use seed 42)")
+        parser.add_argument("--repeats", type=count(1), default=None,
+                            help="grouped splits to run (default: the profile's)")
+    parser.add_argument("--seed", type=count(0, 2**32 - 1), default=0,
+                        help="seed of initialisation and training (splits use seed 42)")
     parser.add_argument("--out", default=out, help="results.csv, models and exports go here")
     distribute.add_arguments(parser)
 
@@ -67,6 +83,10 @@ class Experiment:
         self.chief = distribute.is_chief(self.strategy)
         self.out = distribute.output_dir(args.out, self.strategy)
         self.data_root = Path(args.data_root or default_data_root())
+        for option, folder in (("--out", self.out), ("--data-root", self.data_root)):
+            if folder.exists() and not folder.is_dir():
+                raise TfagiqaError(f"{option} {folder} is a file, not a folder; give a folder")
+        self.out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made fails now, not after training
         self.results_path = self.out / "results.csv"
         self.earlier = results.read_results(self.results_path) if self.results_path.is_file() else None
         self.rows: list[dict] = []
@@ -155,12 +175,12 @@ def _aggregate(values: pd.Series, statistic: str, metric: str) -> str:
 
 
 def main(script: str, run: Callable[[], None]) -> int:
-    """Run ``run()``; a :class:`TfagiqaError` (bad data, missing weights, a wrong option) ends in one line on stderr
-    and exit code 2 instead of a traceback."""
+    """Run ``run()``; a :class:`TfagiqaError` (bad data, missing weights, a wrong option) or an ``OSError`` of the
+    system (no permission, a full disk) ends in one line on stderr and exit code 2 instead of a traceback."""
     try:
         with surface_data_errors():
             run()
-    except TfagiqaError as exc:
+    except (TfagiqaError, OSError) as exc:
         print(f"{script}: error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -19,8 +19,10 @@ import numpy as np
 import pandas as pd
 
 from tfagiqa import results
+from tfagiqa.results import ResultsError
 
 METRICS = ("srcc", "plcc")
+PAPER_COLUMNS = ("table", "experiment", "subset", "fold", "metric", "value")  # what every paper.csv holds
 NOT_RUN = "not run"
 BENCHMARK_NOT_RUN = "not run (run_benchmark.py --splits {splits})"
 # why the papers' other comparison rows have no number of ours (the table notes say it)
@@ -35,8 +37,17 @@ RUN_KEYS = (*SOURCE_KEYS, "paper", "experiment", "dataset", "target", "subset", 
 
 
 def read_paper(path: str | os.PathLike) -> pd.DataFrame:
-    """A paper transcription CSV with every cell kept as text (values such as 0.7040 and 6.89e-5 stay as printed)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """A paper transcription CSV with every cell kept as text (values such as 0.7040 and 6.89e-5 stay as printed);
+    a file that cannot be read, or lacks a column of PAPER_COLUMNS, is a ResultsError."""
+    try:
+        paper = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ResultsError(f"{path} is not a readable paper transcription CSV: {exc}") from exc
+    missing = [c for c in PAPER_COLUMNS if c not in paper.columns]
+    if missing:
+        raise ResultsError(f"{path} is not a paper transcription CSV: it lacks the column(s) {missing} "
+                           f"(it has {list(paper.columns)})")
+    return paper
 
 
 def paper_value(
