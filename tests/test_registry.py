@@ -58,6 +58,11 @@ def test_unknown_names_and_wrong_loaders_are_explained(tmp_path):
         load_nriqa("agiqa3k", tmp_path)
     with pytest.raises(ValueError, match="kind"):
         registry.records("natural")
+    (tmp_path / "a_file").write_text("x")
+    with pytest.raises(DataError, match="the data root .*a_file is a file; give the folder that holds the datasets"):
+        load_dataset("agiqa3k", tmp_path / "a_file")
+    with pytest.raises(DataError, match="synthetic must be auto, always or never, got 'maybe'"):
+        load_dataset("agiqa3k", tmp_path, synthetic="maybe")
 
 
 def test_load_nriqa_resolves_through_the_registry(tmp_path):

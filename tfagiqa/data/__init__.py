@@ -53,9 +53,11 @@ def resolve_dataset_dir(name: str, data_root: str | Path | None = None, syntheti
                         n: int | None = None, seed: int = 0) -> Path:
     """The folder to read: the real dataset, or (``synthetic="auto"`` when absent, or ``"always"``) the stand-in."""
     if synthetic not in ("auto", "always", "never"):
-        raise ValueError(f"synthetic must be auto, always or never, got {synthetic!r}")
+        raise DataError(f"synthetic must be auto, always or never, got {synthetic!r}")
     record = registry.get(name)
     data_root = Path(data_root or default_data_root())
+    if data_root.exists() and not data_root.is_dir():
+        raise DataError(f"the data root {data_root} is a file; give the folder that holds the datasets")
     real = real_dir(name, data_root)
     if synthetic != "always" and real is not None:
         return real
