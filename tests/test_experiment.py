@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from experiment_scripts import load_script
 from tfagiqa import experiment
 from tfagiqa.errors import DataError
 from tfagiqa.profile import Profile
@@ -95,16 +96,20 @@ def test_counts_are_checked_by_the_parser(tmp_path, capsys, extra, message):
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("option", ["--out", "--data-root"])
-def test_a_file_given_for_a_folder_stops_before_any_work(tmp_path, capsys, option):
-    """--out or --data-root naming a file: one line from main(), before the run does anything (the output folder
-    is otherwise made when the experiment starts, so a folder that cannot be made fails then, not after training)."""
+def test_a_file_given_for_a_folder_stops_before_any_work(tmp_path, capsys):
+    """--out naming a file: one line from main(), before the run does anything (the output folder is otherwise made
+    when the experiment starts, so a folder that cannot be made fails then, not after training); a --data-root
+    naming a file is refused by the dataset loader, also in one line."""
     (tmp_path / "file").write_text("x")
-    parsed = args(tmp_path, option, str(tmp_path / "file"), "--strategy", "default")
+    parsed = args(tmp_path, "--out", str(tmp_path / "file"), "--strategy", "default")
     assert experiment.main("run_x", lambda: experiment.Experiment(parsed, "dlsr")) == 2
-    assert capsys.readouterr().err.strip() == f"run_x: error: {option} {tmp_path / 'file'} is a file, not a folder; give a folder"
+    assert capsys.readouterr().err.strip() == f"run_x: error: --out {tmp_path / 'file'} is a file, not a folder; give a folder"
     made = experiment.Experiment(args(tmp_path, "--strategy", "default"), "dlsr")
     assert made.out.is_dir()
+    run_dlsr = load_script("run_dlsr")
+    assert run_dlsr.main(["--data-root", str(tmp_path / "file"), "--out", str(tmp_path / "run")]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"run_dlsr: error: the data root {tmp_path / 'file'} is a file; give the folder that holds the datasets")
 
 
 def test_main_turns_package_errors_into_one_line(capsys):

@@ -211,7 +211,7 @@ def test_scorer_accepts_paths_arrays_and_batches(exported, tmp_path):
     np.testing.assert_array_equal(scorer(gray)["quality"], scorer(folder / "gray.png")["quality"])
     in_memory = Scorer.from_keras(models["perception"])([folder / n for n in GOOD])["quality"]
     np.testing.assert_allclose(in_memory, mixed, atol=1e-5)
-    with pytest.raises(TfagiqaError, match="Scorer.from_keras needs a keras.Model .*got str"):
+    with pytest.raises(TfagiqaError, match="a scoring model is a keras.Model .*got str"):
         Scorer.from_keras("exports/hyperiqa")
     features = keras.Input((4,))
     with pytest.raises(TfagiqaError, match="functional.* is not a scoring model: its inputs must be a dict with 'images'"):

@@ -83,9 +83,8 @@ class Experiment:
         self.chief = distribute.is_chief(self.strategy)
         self.out = distribute.output_dir(args.out, self.strategy)
         self.data_root = Path(args.data_root or default_data_root())
-        for option, folder in (("--out", self.out), ("--data-root", self.data_root)):
-            if folder.exists() and not folder.is_dir():
-                raise TfagiqaError(f"{option} {folder} is a file, not a folder; give a folder")
+        if self.out.exists() and not self.out.is_dir():  # a data root that is a file: load_dataset says so
+            raise TfagiqaError(f"--out {self.out} is a file, not a folder; give a folder")
         self.out.mkdir(parents=True, exist_ok=True)  # a folder that cannot be made fails now, not after training
         self.results_path = self.out / "results.csv"
         self.earlier = results.read_results(self.results_path) if self.results_path.is_file() else None

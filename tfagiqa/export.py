@@ -99,18 +99,26 @@ def load_scoring_model(path: str | Path) -> keras.Model:
                            f"--model dlsr-perception|dlsr-alignment --weights {path}")
     try:
         describe(model)
-    except ValueError as exc:
+    except TfagiqaError as exc:
         raise TfagiqaError(f"{path}: {exc}") from exc
     return model
 
 
 def describe(model: keras.Model) -> dict:
-    """What a scoring model takes and gives: input size, whether it needs a prompt, its output names."""
-    if not isinstance(model.input, dict) or "images" not in model.input:
-        raise ValueError(f"{model.name} is not a scoring model: its inputs must be a dict with 'images'")
-    height, width = model.input["images"].shape[1:3]
+    """What a scoring model takes and gives: input size, whether it needs a prompt, its output names; a
+    TfagiqaError for anything else (not a Keras model, inputs not a dict with ``images``, non-square images)."""
+    if not isinstance(model, keras.Model):
+        raise TfagiqaError(f"a scoring model is a keras.Model (e.g. tfagiqa.create_scorer(...)), got "
+                           f"{type(model).__name__}")
+    try:
+        inputs = model.input
+    except AttributeError as exc:  # a model never called has no inputs
+        raise TfagiqaError(f"{model.name} is not a scoring model: {exc}") from exc
+    if not isinstance(inputs, dict) or "images" not in inputs:
+        raise TfagiqaError(f"{model.name} is not a scoring model: its inputs must be a dict with 'images'")
+    height, width = inputs["images"].shape[1:3]
     if height != width:
-        raise ValueError(f"scoring models take square images; {model.name} takes {height}×{width}")
+        raise TfagiqaError(f"scoring models take square images; {model.name} takes {height}×{width}")
     return {"input_size": int(height), "needs_prompt": "prompt" in model.input,
             "outputs": sorted(model.output) if isinstance(model.output, dict) else ["score"]}
 

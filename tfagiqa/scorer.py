@@ -18,7 +18,6 @@ import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -79,17 +78,8 @@ class Scorer:
     @classmethod
     def from_keras(cls, model, metadata: dict | None = None) -> "Scorer":
         """A catalogue scorer (Keras model) used in memory; ``metadata`` may carry the ``views`` policy. Anything
-        else than a scoring model (inputs a dict with ``images``, square) is a TfagiqaError."""
-        if not isinstance(model, keras.Model):
-            raise TfagiqaError(f"Scorer.from_keras needs a keras.Model (e.g. tfagiqa.create_scorer(...)), got "
-                               f"{type(model).__name__}")
-        try:
-            described = describe(model)
-        except ValueError as exc:
-            raise TfagiqaError(str(exc)) from exc
-        except AttributeError as exc:  # a model never called has no inputs
-            raise TfagiqaError(f"{model.name} is not a scoring model: {exc}") from exc
-        metadata = {**(metadata or {}), **described}
+        else than a scoring model is a TfagiqaError (``describe``)."""
+        metadata = {**(metadata or {}), **describe(model)}
         return cls(tf.function(view_scorer(model), reduce_retracing=True), metadata)
 
     def __call__(self, images, prompts: str | Sequence[str] | None = None, batch_size: int = 32) -> dict[str, np.ndarray]:
